@@ -1,0 +1,1 @@
+"""Infrastructure backends: ``local`` (processes), ``docker`` (testcontainers), ``external`` (addresses)."""

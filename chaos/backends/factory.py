@@ -1,0 +1,39 @@
+"""Choose and start a backend by name: ``local``, ``docker`` or ``external``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chaos.backends.base import Infra
+
+BACKENDS = ("local", "docker", "external")
+
+
+def make_backend(
+    name: str, brokers: int = 1, workdir: Path | None = None, endpoints_file: str | None = None,
+) -> Infra:
+    """A running backend; the caller owns it and calls ``down()`` when done."""
+    if name == "local":
+        from chaos.backends.local import LocalBackend, default_workdir
+        from chaos.install import install
+
+        install()
+        backend = LocalBackend.create(workdir or default_workdir(), brokers=brokers)
+        try:
+            return backend.up()
+        except BaseException:
+            backend.down()
+            raise
+    if name == "external":
+        from chaos.backends.external import ExternalBackend
+
+        if not endpoints_file:
+            raise ValueError("the external backend needs --chaos-endpoints FILE (from `evchaos infra status --json`)")
+        backend_ext = ExternalBackend.from_file(endpoints_file)
+        backend_ext.wait_brokers(timeout=30)
+        return backend_ext
+    if name == "docker":
+        from chaos.backends.docker import DockerBackend
+
+        return DockerBackend.start(brokers=brokers)
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -1,0 +1,49 @@
+"""kafka-python clients tuned for fault testing: fail fast, reconnect fast.
+
+Idempotence is off on purpose. With kafka-python 3.0.12 an idempotent producer whose in-flight batch
+expires (a paused broker, a stalled link) never sends again: every later send times out, while a
+non-idempotent producer recovers within milliseconds of the heal (seen here with SIGSTOP/SIGCONT,
+``tests/infra/test_broker_faults.py``). Delivery stays at least once; consumers dedup.
+
+kafka-python's defaults suit a steady cluster: a 30 s bootstrap timeout, reconnect backoff growing to
+30 s, 30 s request timeouts. Under injected faults those defaults turn a 2 s outage into a 30 s stall
+and hide recovery time, so the harness's own clients (probes, the toy system, tests) use these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+FAST = {
+    "reconnect_backoff_ms": 50,
+    "reconnect_backoff_max_ms": 1000,
+    "retry_backoff_ms": 100,
+    "request_timeout_ms": 5000,
+    "bootstrap_timeout_ms": 5000,
+    "metadata_max_age_ms": 5000,
+}
+
+
+def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
+    settings: dict[str, Any] = {
+        **FAST,
+        "acks": "all",
+        "linger_ms": 0,
+        "delivery_timeout_ms": 30000,
+        "enable_idempotence": False,
+    }
+    return KafkaProducer(bootstrap_servers=bootstrap, **{**settings, **overrides})
+
+
+def consumer(bootstrap: str, *topics: str, group: str | None = None, **overrides: Any) -> KafkaConsumer:
+    settings: dict[str, Any] = {
+        **FAST,
+        "auto_offset_reset": "earliest",
+        "enable_auto_commit": False,
+        "session_timeout_ms": 6000,
+        "heartbeat_interval_ms": 1000,
+        "fetch_max_wait_ms": 100,
+    }
+    return KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group, **{**settings, **overrides})

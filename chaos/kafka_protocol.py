@@ -1,0 +1,113 @@
+"""A minimal Kafka wire-protocol Metadata call, for readiness and leader lookup.
+
+Readiness must be a real protocol round trip, not a sleep or a log line. A Metadata response lists
+only brokers that are registered and unfenced, so "every node lists N brokers" means the cluster can
+serve clients. kafka-python could do this too, but its client takes hundreds of milliseconds to set
+up and waits up to its bootstrap timeout when nothing answers; this call takes one socket and a few
+milliseconds, which matters when it is polled while a broker starts.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass, field
+
+METADATA_API_KEY = 3
+METADATA_VERSION = 4  # non-flexible, still supported by Kafka 4.x (v0-v3 were removed in 4.0)
+
+
+@dataclass(frozen=True)
+class PartitionMeta:
+    topic: str
+    partition: int
+    leader: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ClusterMeta:
+    brokers: dict[int, str]
+    controller_id: int
+    partitions: list[PartitionMeta] = field(default_factory=list)
+
+    def leader(self, topic: str, partition: int = 0) -> int:
+        for p in self.partitions:
+            if p.topic == topic and p.partition == partition:
+                return p.leader
+        raise KeyError(f"no metadata for {topic}-{partition}")
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def take(self, fmt: str) -> int:
+        (value,) = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return int(value)
+
+    def string(self) -> str | None:
+        length = self.take(">h")
+        if length < 0:
+            return None
+        value = self.data[self.pos : self.pos + length].decode()
+        self.pos += length
+        return value
+
+    def int_array(self) -> tuple[int, ...]:
+        return tuple(self.take(">i") for _ in range(self.take(">i")))
+
+
+def _encode_request(topics: list[str] | None, correlation_id: int) -> bytes:
+    client_id = b"evchaos"
+    header = struct.pack(">hhih", METADATA_API_KEY, METADATA_VERSION, correlation_id, len(client_id)) + client_id
+    if topics is None:
+        body = struct.pack(">i", 0)  # an empty list: brokers only
+    else:
+        body = struct.pack(">i", len(topics))
+        for t in topics:
+            body += struct.pack(">h", len(t)) + t.encode()
+    body += struct.pack(">?", False)  # allow_auto_topic_creation
+    payload = header + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks, remaining = [], n
+    while remaining:
+        chunk = sock.recv(remaining)
+        if not chunk:
+            raise ConnectionError("broker closed the connection mid-response")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def fetch_metadata(address: str, topics: list[str] | None = None, timeout: float = 2.0) -> ClusterMeta:
+    """One Metadata v4 round trip to ``host:port``; raises OSError if the broker does not answer."""
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(_encode_request(topics, correlation_id=1))
+        (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+        r = _Reader(_recv_exact(sock, size))
+    r.take(">i")  # correlation id
+    r.take(">i")  # throttle time
+    brokers: dict[int, str] = {}
+    for _ in range(r.take(">i")):
+        node_id, host_, port_ = r.take(">i"), r.string(), r.take(">i")
+        r.string()  # rack
+        brokers[node_id] = f"{host_}:{port_}"
+    r.string()  # cluster id
+    controller = r.take(">i")
+    partitions = []
+    for _ in range(r.take(">i")):
+        r.take(">h")  # topic error
+        name = r.string() or ""
+        r.take(">?")  # is_internal
+        for _ in range(r.take(">i")):
+            r.take(">h")  # partition error
+            index, leader = r.take(">i"), r.take(">i")
+            partitions.append(PartitionMeta(name, index, leader, r.int_array(), r.int_array()))
+    return ClusterMeta(brokers, controller, partitions)

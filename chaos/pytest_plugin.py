@@ -1,0 +1,94 @@
+"""The harness as a pytest plugin, loaded through the ``pytest11`` entry point on ``pip install``.
+
+Fixtures (scopes chosen so the expensive things start once):
+
+- ``infra`` (session): a running cluster + Toxiproxy from the chosen backend, shared by every test;
+  tests are isolated by ``topic_prefix``, not by restarting Kafka.
+- ``infra3`` (session): a 3-node cluster, started only if some test asks for it.
+- ``topic_prefix`` (function): a unique prefix for the test's topics and consumer groups.
+
+After every test that used a cluster, links are healed and paused or dead brokers are brought back,
+so one scenario's fault never leaks into the next.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from chaos.backends.base import Infra
+from chaos.backends.factory import BACKENDS, make_backend
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("evchaos", "resilience harness")
+    group.addoption(
+        "--chaos-backend", choices=BACKENDS, default=os.environ.get("EVCHAOS_BACKEND", "local"),
+        help="where Kafka and Toxiproxy run: local processes (default), docker (testcontainers), "
+        "or external (addresses from --chaos-endpoints). Env: EVCHAOS_BACKEND",
+    )
+    group.addoption(
+        "--chaos-endpoints", default=os.environ.get("EVCHAOS_ENDPOINTS"),
+        help="external backend: a JSON file as printed by `evchaos infra status --json`. Env: EVCHAOS_ENDPOINTS",
+    )
+
+
+def _start(request: pytest.FixtureRequest, brokers: int, name: str) -> Iterator[Infra]:
+    config = request.config
+    workdir = request.getfixturevalue("tmp_path_factory").mktemp(f"evchaos-{name}")
+    backend = make_backend(
+        config.getoption("--chaos-backend"),
+        brokers=brokers,
+        workdir=workdir,
+        endpoints_file=config.getoption("--chaos-endpoints"),
+    )
+    try:
+        yield backend
+    finally:
+        backend.down()
+
+
+@pytest.fixture(scope="session")
+def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
+    """One broker and Toxiproxy, with one proxy per (role, broker), for the whole session."""
+    yield from _start(request, brokers=1, name="single")
+
+
+@pytest.fixture(scope="session")
+def infra3(request: pytest.FixtureRequest) -> Iterator[Infra]:
+    """A 3-node KRaft cluster (replication 3, min.insync.replicas 2), for broker-failure tests."""
+    yield from _start(request, brokers=3, name="triple")
+
+
+@pytest.fixture
+def topic_prefix(request: pytest.FixtureRequest) -> str:
+    """A prefix no other test uses: topics and groups of this test never see another test's data."""
+    safe = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40].strip("-")
+    return f"t-{safe}-{uuid.uuid4().hex[:6]}."
+
+
+@pytest.fixture(autouse=True)
+def _heal_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    for name in ("infra", "infra3"):
+        if name in request.fixturenames:
+            restore(request.getfixturevalue(name))
+
+
+def restore(infra: Infra) -> None:
+    """Undo any fault a test left behind: heal links, resume paused brokers, restart dead ones."""
+    infra.reset()
+    try:
+        brokers = infra.brokers
+    except NotImplementedError:
+        return
+    for broker in brokers:
+        broker.resume()
+        if not broker.is_running():
+            broker.start(wait=False)
+    for broker in brokers:
+        broker.wait_ready()
+    infra.wait_brokers()

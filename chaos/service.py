@@ -1,0 +1,217 @@
+"""One lifecycle for every process the harness runs: brokers, Toxiproxy and the system's own services.
+
+Like ducktape's services, each process is started, stopped, killed, paused, resumed, restarted and
+cleaned the same way, whatever it is. Processes run in their own session (process group) so that a
+signal reaches the whole tree, their output goes to one log file each, and their pid is written to a
+pid file so that a later command (``evchaos infra down``) can find exactly what was started, never by
+process name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ReadyCheck = Callable[[], bool]
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started, did not get ready, or died."""
+
+
+@dataclass
+class Service:
+    """A process with a name, a command, a log file and a pid file.
+
+    ``ready`` is a cheap probe that returns True once the service answers a real request (a protocol
+    round trip, an HTTP call); ``start`` waits on it with a deadline. ``data_dirs`` are removed by
+    ``clean``; ``restart`` keeps them.
+    """
+
+    name: str
+    argv: Sequence[str]
+    workdir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready: ReadyCheck | None = None
+    ready_timeout: float = 60.0
+    data_dirs: Sequence[Path] = ()
+    stop_timeout: float = 10.0
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _log_handle: object | None = field(default=None, init=False, repr=False)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.workdir / f"{self.name}.pid"
+
+    @property
+    def pid(self) -> int | None:
+        if self._proc is not None:
+            return self._proc.pid
+        return read_pid(self.pid_path)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, wait: bool = True) -> Service:
+        """Start the process (a no-op if it is already running) and wait until it is ready."""
+        if self.is_running():
+            return self
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - owned by the service until stop
+        log.write(f"\n=== {time.strftime('%H:%M:%S')} start {' '.join(self.argv)}\n".encode())
+        env = {**os.environ, **self.env}
+        try:
+            self._proc = subprocess.Popen(
+                list(self.argv),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.workdir,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log.close()
+            raise ServiceError(f"{self.name}: cannot run {self.argv[0]!r}: {exc}") from exc
+        self._log_handle = log
+        self.pid_path.write_text(str(self._proc.pid))
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until the ready probe answers; fail early, with the log's tail, if the process dies."""
+        if self.ready is None:
+            return
+        deadline = time.monotonic() + (timeout if timeout is not None else self.ready_timeout)
+        delay = 0.02
+        while True:
+            if not self.is_running():
+                raise ServiceError(f"{self.name} exited before it was ready; log tail:\n{self.log_tail()}")
+            with contextlib.suppress(Exception):
+                if self.ready():
+                    return
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"{self.name} not ready after {timeout or self.ready_timeout:.0f}s; "
+                    f"log tail ({self.log_path}):\n{self.log_tail()}"
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds; resumes a paused process first."""
+        pid = self.pid
+        if pid is None or not pid_alive(pid):
+            self._reap()
+            return
+        self._signal(signal.SIGCONT)
+        self._signal(signal.SIGTERM)
+        if not self._wait_exit(timeout if timeout is not None else self.stop_timeout):
+            self._signal(signal.SIGKILL)
+            self._wait_exit(5.0)
+        self._reap()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown hooks, no flush."""
+        if self.pid is not None and pid_alive(self.pid):
+            self._signal(signal.SIGKILL)
+            self._wait_exit(5.0)
+        self._reap()
+
+    def pause(self) -> None:
+        """SIGSTOP: the process keeps its sockets open but answers nothing. Returns once it is stopped."""
+        self._signal(signal.SIGSTOP)
+        self._wait_for(lambda: self.is_paused() or not self.is_running(), 5.0)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+        self._wait_for(lambda: not self.is_paused(), 5.0)
+
+    def restart(self, hard: bool = False, wait: bool = True) -> None:
+        """Stop (or kill, if ``hard``) and start again, keeping the data directories."""
+        self.kill() if hard else self.stop()
+        self.start(wait=wait)
+
+    def clean(self) -> None:
+        """Stop and remove the data directories (the log is kept for the report)."""
+        self.stop()
+        for path in self.data_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+    # -- state -----------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        if self._proc is not None:
+            return self._proc.poll() is None
+        pid = read_pid(self.pid_path)
+        return pid is not None and pid_alive(pid)
+
+    def is_paused(self) -> bool:
+        pid = self.pid
+        return pid is not None and process_state(pid) == "T"
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    # -- internals -------------------------------------------------------------------------------
+    def _signal(self, sig: signal.Signals) -> None:
+        pid = self.pid
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+
+    def _wait_exit(self, timeout: float) -> bool:
+        return self._wait_for(lambda: not self.is_running(), timeout)
+
+    @staticmethod
+    def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _reap(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=1)
+        self._proc = None
+        if self._log_handle is not None:
+            self._log_handle.close()  # type: ignore[attr-defined]
+            self._log_handle = None
+        self.pid_path.unlink(missing_ok=True)
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def process_state(pid: int) -> str | None:
+    """The one-letter state from /proc (R, S, T, Z...), or None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def pid_alive(pid: int) -> bool:
+    state = process_state(pid)
+    return state is not None and state not in ("Z", "X")
