@@ -97,7 +97,9 @@ def check_java() -> None:
     try:
         out = _tool_output("java", "-version")
     except FileNotFoundError:
-        raise InstallError(f"`java` not found on PATH: install {need}, e.g. apt-get install openjdk-17-jdk-headless") from None
+        raise InstallError(
+            f"`java` not found on PATH: install {need}, e.g. apt-get install openjdk-17-jdk-headless"
+        ) from None
     match = re.search(r'version "(\d+)', out)
     if not match or int(match.group(1)) < versions.MIN_JAVA:
         raise InstallError(f"`java` is too old ({out.splitlines()[0] if out else '?'}): need {need}")
@@ -171,7 +173,9 @@ def install_kafka(inst: Installation) -> None:
         shutil.move(str(staging), inst.kafka_libs)
     jars = sorted(p.name for p in inst.kafka_libs.glob("*.jar"))
     if not any(j.startswith(f"kafka_2.13-{versions.KAFKA_VERSION}") for j in jars):
-        raise InstallError(f"maven finished but kafka_2.13-{versions.KAFKA_VERSION}.jar is missing in {inst.kafka_libs}")
+        raise InstallError(
+            f"maven finished but kafka_2.13-{versions.KAFKA_VERSION}.jar is missing in {inst.kafka_libs}"
+        )
     (inst.kafka_dir / MARKER).write_text("\n".join(jars) + "\n")
     progress(f"kafka ready: {len(jars)} jars in {inst.kafka_libs}")
 

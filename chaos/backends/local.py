@@ -72,7 +72,10 @@ class LocalBackend(Infra):
         return Endpoints(
             roles={r: t.bootstrap(r) for r in t.roles},
             toxiproxy_api=t.toxiproxy_api,
-            brokers=[BrokerInfo(n, t.internal_address(n), s.pid) for n, s in zip(t.node_ids, self._brokers, strict=True)],
+            brokers=[
+                BrokerInfo(n, t.internal_address(n), s.pid)
+                for n, s in zip(t.node_ids, self._brokers, strict=True)
+            ],
         )
 
     # -- lifecycle --------------------------------------------------------------------------------

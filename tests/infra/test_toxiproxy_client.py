@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
@@ -23,10 +24,8 @@ def scratch_proxy(toxiproxy):
     listen, upstream = free_ports(2)
     proxy = Proxy(f"scratch-{listen}", f"127.0.0.1:{listen}", f"127.0.0.1:{upstream}")
     yield proxy
-    try:
+    with contextlib.suppress(ToxiproxyError):
         toxiproxy.delete(proxy.name)
-    except ToxiproxyError:
-        pass
 
 
 def test_version(toxiproxy):

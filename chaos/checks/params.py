@@ -1,0 +1,85 @@
+"""What the checks hold a system to: the one parameter object every check reads.
+
+A system's spec fills it in (its transient states and their limits, its request deadline, which
+operations are requests, how allocations and sessions show up in the history); the harness records
+it in the history's ``meta`` line, so ``evchaos check HISTORY`` judges a saved run by the same rules
+without the spec. Nothing here names a particular system: the defaults are generic words that a
+spec overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InvariantSpec:
+    """The rules and their limits; ``None`` for a limit switches that check's failure off.
+
+    - ``transient_limits``: state -> seconds a resource may stay in it (e.g. ``{"reserved": 15}``).
+    - ``request_deadline``: seconds within which every request must end ok or with a clear fail.
+    - ``request_ops``: operation names (``f``) that are requests; empty means every operation.
+    - ``recovery_within``: after the last heal, a fresh request must succeed within this many seconds.
+    - ``fresh_request_ops``: which operations count as fresh requests; empty means ``request_ops``.
+    - Allocation: ok operations named in ``acquire_ops`` / ``release_ops``, or events of type
+      ``acquire_event`` / ``release_event``, carrying ``resource`` and ``holder_field``.
+    - Sessions: events of type ``session_end_event`` or ok operations in ``session_end_ops`` finish a
+      session; events of type ``ticket_event`` or ok operations in ``ticket_ops`` are its tickets;
+      both carry ``session_field``.
+    - ``seed``: printed in replay hints; defaults to the history's seed.
+    """
+
+    transient_limits: Mapping[str, float] = field(default_factory=dict)
+    request_deadline: float | None = 30.0
+    request_ops: frozenset[str] = frozenset()
+    recovery_within: float | None = 60.0
+    fresh_request_ops: frozenset[str] = frozenset()
+    acquire_ops: frozenset[str] = frozenset({"acquire"})
+    release_ops: frozenset[str] = frozenset({"release"})
+    acquire_event: str = "acquired"
+    release_event: str = "released"
+    holder_field: str = "holder"
+    session_end_event: str = "session_end"
+    session_end_ops: frozenset[str] = frozenset()
+    ticket_event: str = "ticket"
+    ticket_ops: frozenset[str] = frozenset()
+    session_field: str = "session"
+    seed: int | None = None
+
+    def is_request(self, f: str) -> bool:
+        return not self.request_ops or f in self.request_ops
+
+    def is_fresh_request(self, f: str) -> bool:
+        return f in self.fresh_request_ops if self.fresh_request_ops else self.is_request(f)
+
+    def with_overrides(self, **changes: Any) -> InvariantSpec:
+        """A copy with some fields changed; ``transient_limits`` entries are merged, not replaced."""
+        if "transient_limits" in changes:
+            changes["transient_limits"] = {**self.transient_limits, **changes["transient_limits"]}
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (sets become sorted lists), for the history's ``meta`` line."""
+        raw = asdict(self)
+        raw["transient_limits"] = dict(self.transient_limits)
+        return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in raw.items()}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> InvariantSpec:
+        """The inverse of ``to_dict``; unknown keys are an error naming the known ones."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown invariant field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, list):
+                value = frozenset(value)
+            elif key == "transient_limits":
+                value = {str(state): float(limit) for state, limit in value.items()}
+            values[key] = value
+        return cls(**values)
