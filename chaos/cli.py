@@ -5,6 +5,7 @@ evchaos infra up [--brokers 3]   start a cluster and Toxiproxy in the background
 evchaos infra status [--json]    where everything answers, and which processes run
 evchaos infra down [--clean]     stop what `up` started (found by pid files)
 evchaos check HISTORY            re-run the invariant checks on a saved history
+evchaos report                   build the Allure HTML report (installs Allure 3 with npm once)
 """
 
 from __future__ import annotations
@@ -84,6 +85,18 @@ def cmd_check(args: argparse.Namespace, rest: list[str]) -> int:
     return run_check(rest)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from chaos.report.html import ReportError, build_report
+
+    try:
+        index = build_report(Path(args.results), Path(args.out))
+    except ReportError as exc:
+        print(f"evchaos report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {index.resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evchaos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -117,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="re-run the invariant checks on a saved history", add_help=False)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="build the Allure HTML report from the results of a run")
+    p.add_argument("--results", default="reports/allure-results", help="Allure results folder")
+    p.add_argument("--out", default="reports/html", help="where the HTML report goes")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
 
 FAST = {
     "reconnect_backoff_ms": 50,
@@ -47,3 +49,16 @@ def consumer(bootstrap: str, *topics: str, group: str | None = None, **overrides
         "fetch_max_wait_ms": 100,
     }
     return KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group, **{**settings, **overrides})
+
+
+def create_topic(
+    bootstrap: str, name: str, partitions: int = 1, replication: int = 1, configs: dict[str, str] | None = None
+) -> None:
+    """Create a topic (a no-op if it exists): for replication settings auto-creation cannot give."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+    try:
+        admin.create_topics([NewTopic(name, partitions, replication, topic_configs=configs or {})])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()

@@ -122,5 +122,8 @@ class Infra:
         """Heal every link (between tests)."""
         self.toxiproxy.reset()
 
-    def down(self) -> None:
-        """Stop what this backend started (nothing, for a backend that started nothing)."""
+    def down(self, graceful: bool = True) -> None:
+        """Stop what this backend started (nothing, for a backend that started nothing).
+
+        ``graceful=False`` kills instead of stopping: for throw-away clusters whose data nobody keeps.
+        """

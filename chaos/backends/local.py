@@ -99,10 +99,10 @@ class LocalBackend(Infra):
             say(f"{broker.name} ready ({time.monotonic() - started:.1f}s)")
         return self
 
-    def down(self) -> None:
+    def down(self, graceful: bool = True) -> None:
         """Stop every process this cluster started; keep the data (``clean`` removes it)."""
         for service in [*self._brokers, self.toxiproxy_service]:
-            service.stop()
+            service.stop() if graceful else service.kill()
 
     def clean(self) -> None:
         self.down()

