@@ -344,8 +344,13 @@ class StateSampler:
         while not self._stop.wait(self.interval):
             self.sample()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> StateSampler:
         if self._thread is None:
+            self._stop.clear()
             self.sample(force_keyframe=True)
             self._thread = threading.Thread(target=self._run, name="state-sampler", daemon=True)
             self._thread.start()

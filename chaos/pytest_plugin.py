@@ -6,6 +6,11 @@ Fixtures (scopes chosen so the expensive things start once):
   tests are isolated by ``topic_prefix``, not by restarting Kafka.
 - ``infra3`` (session): a 3-node cluster, started only if some test asks for it.
 - ``topic_prefix`` (function): a unique prefix for the test's topics and consumer groups.
+- ``chaos_scenario`` (function): a factory of ``chaos.scenario.Scenario`` for the system described by
+  the ``chaos_spec`` fixture, which the project under test defines in its own conftest. At teardown
+  every scenario is stopped, judged, attached to the Allure result and added to the console summary.
+- ``chaos_seed`` (parameter): tests that take it run once per seed: ``--chaos-seeds N`` seeds
+  (0..N-1, default 5), or exactly ``--chaos-seed S`` to replay one.
 
 After every test that used a cluster, links are healed and paused or dead brokers are brought back,
 so one scenario's fault never leaks into the next.
@@ -15,12 +20,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chaos.backends.base import Infra
 from chaos.backends.factory import BACKENDS, make_backend
+from chaos.report.allure import RunEvidence, attach_run
+from chaos.report.console import SummaryCollector
+from chaos.scenario import Scenario
 
 pytest_plugins = ["chaos.report.pytest_hooks"]
 
@@ -36,6 +46,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--chaos-endpoints", default=os.environ.get("EVCHAOS_ENDPOINTS"),
         help="external backend: a JSON file as printed by `evchaos infra status --json`. Env: EVCHAOS_ENDPOINTS",
     )
+    group.addoption(
+        "--chaos-seed", type=int, default=None,
+        help="replay exactly the schedule of this seed (printed with every failed verdict)",
+    )
+    group.addoption(
+        "--chaos-seeds", type=int, default=int(os.environ.get("EVCHAOS_SEEDS", "5")),
+        help="how many seeded random schedules to run (seeds 0..N-1). Env: EVCHAOS_SEEDS",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "chaos_seed" in metafunc.fixturenames:
+        replay = metafunc.config.getoption("--chaos-seed")
+        seeds = [replay] if replay is not None else list(range(metafunc.config.getoption("--chaos-seeds")))
+        metafunc.parametrize("chaos_seed", seeds, ids=[f"seed{s}" for s in seeds])
 
 
 def _start(request: pytest.FixtureRequest, brokers: int, name: str) -> Iterator[Infra]:
@@ -99,3 +124,49 @@ def restore(infra: Infra) -> None:
     for broker in brokers:
         broker.wait_ready()
     infra.wait_brokers()
+
+
+@pytest.fixture
+def chaos_scenario(
+    request: pytest.FixtureRequest, infra: Infra, topic_prefix: str, tmp_path: Path, chaos_summary: SummaryCollector
+) -> Iterator[Callable[..., Scenario]]:
+    """``chaos_scenario(name, seed=..., spec=..., invariants=..., **placeholders) -> Scenario``.
+
+    The spec defaults to the ``chaos_spec`` fixture. Teardown stops each scenario, judges it if the
+    test did not, and publishes the evidence (Allure attachments and labels, the console row).
+    """
+    made: list[Scenario] = []
+
+    def make(
+        name: str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None, **values: str
+    ) -> Scenario:
+        scenario = Scenario(
+            name or request.node.name,
+            spec if spec is not None else request.getfixturevalue("chaos_spec"),
+            infra,
+            tmp_path / f"scenario-{len(made)}",
+            f"{topic_prefix}{len(made)}.",
+            seed=seed,
+            invariants=invariants,
+            values=values,
+        )
+        made.append(scenario)
+        return scenario
+
+    yield make
+    for scenario in made:
+        scenario.stop()
+        if not scenario.verdicts:
+            scenario.judge()
+        scenario.history.close()
+        attach_run(RunEvidence(
+            suite=request.node.module.__name__.rsplit(".", 1)[-1] if request.node.module else "chaos",
+            history=scenario.history, verdicts=scenario.verdicts, schedule=scenario.schedule,
+            logs=scenario.logs, recovery=scenario.recovery,
+            components=[s.name for s in scenario.spec.services], workdir=scenario.workdir,
+        ))
+        rec = scenario.recovery
+        chaos_summary.record(
+            scenario.name, scenario.verdicts, recovery=rec.request_recovery if rec else None,
+            healed=not (rec and rec.unhealed), seed=scenario.seed,
+        )

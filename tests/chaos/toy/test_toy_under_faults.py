@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from toy_system import DEADLINE, RECOVERY, SystemRun, toy_spec
+from toy_system import DEADLINE, RECOVERY, toy_spec
 
 from chaos import clients
-from chaos.checks import Verdict, run_checks
-from chaos.history import History, StateProbe, StateSampler
-from chaos.nemesis import ScheduleBuilder, ScheduleRunner
+from chaos.history import History, StateProbe
+from chaos.nemesis import ScheduleBuilder
+from chaos.scenario import Scenario, ScenarioFailed
 
 pytestmark = pytest.mark.integration
 SEED = 4
@@ -59,54 +58,56 @@ def wait_for_a_new_lease(probe: StateProbe, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def run_toy(infra, tmp_path: Path, prefix: str, lease: float) -> tuple[History, list[Verdict]]:
-    topic = f"{prefix}leases"
+def run_toy(chaos_scenario, infra, lease: float) -> Scenario:
+    """The toy run through the same ``chaos_scenario`` fixture the EV suites use: only the spec differs."""
+    scenario = chaos_scenario(f"toy lease={lease}", spec=toy_spec(lease), seed=SEED)
+    topic = f"{scenario.system.values['topic_prefix']}leases"
     clients.create_topic(infra.endpoints.bootstrap("harness"), topic)
-    system = SystemRun(toy_spec(lease), infra, tmp_path, topic_prefix=prefix)
     schedule = (
-        ScheduleBuilder(seed=SEED, name=system.spec.name)
+        ScheduleBuilder(seed=SEED, name=scenario.spec.name)
         .wait(0.3).fault("link-down", "cp", 2.5)
         .wait(0.5).fault("latency", "central", 1.0, {"latency": 200, "jitter": 50})
         .quiet(3.0).build()
     )
-    history = History(tmp_path / "history.jsonl", seed=SEED, name=system.spec.name,
-                      invariants=system.spec.invariants.to_dict())
+    scenario.start()
+    probe = scenario.system.probe()
     stop = threading.Event()
-    with system.running():
-        probe = system.probe()
-        with StateSampler(history, probe, interval=0.1):
-            errors: list[BaseException] = []
+    errors: list[BaseException] = []
 
-            def requests_until_stopped() -> None:
-                try:
-                    client(history, infra, topic, probe, stop)
-                except BaseException as exc:
-                    errors.append(exc)
+    def requests_until_stopped() -> None:
+        try:
+            client(scenario.history, infra, topic, probe, stop)
+        except BaseException as exc:
+            errors.append(exc)
 
-            requests = threading.Thread(target=requests_until_stopped, daemon=True)
-            requests.start()
-            try:
-                wait_for_a_new_lease(probe)
-                ScheduleRunner(schedule, system.fault_context.make_fault, history).run()
-            finally:
-                stop.set()
-                requests.join(timeout=10)
-    history.close()
+    requests = threading.Thread(target=requests_until_stopped, daemon=True)
+    requests.start()
+    try:
+        wait_for_a_new_lease(probe)
+        scenario.run_schedule(schedule)
+    finally:
+        stop.set()
+        requests.join(timeout=10)
     if errors:
         raise errors[0]
-    return history, run_checks(history, system.spec.invariants)
+    scenario.judge()
+    return scenario
 
 
-def test_the_toy_with_a_lease_recovers(infra, tmp_path, topic_prefix) -> None:
-    history, verdicts = run_toy(infra, tmp_path, topic_prefix, lease=1.0)
-    assert all(v.ok for v in verdicts), "\n".join(str(v) for v in verdicts)
-    assert any(e["type"] == "state" and "R1" in e["states"] for e in history.events), "the probe saw the holder"
+def test_the_toy_with_a_lease_recovers(chaos_scenario, infra) -> None:
+    scenario = run_toy(chaos_scenario, infra, lease=1.0)
+    verdicts = scenario.verdicts
+    scenario.assert_invariants()
+    assert any(e["type"] == "state" and "R1" in e["states"] for e in scenario.history.events), "probe saw the holder"
     [recovery] = [v for v in verdicts if v.invariant == "recovery"]
     assert recovery.value is not None and recovery.value < RECOVERY
 
 
-def test_the_broken_toy_fails_naming_the_resource_and_the_rule(infra, tmp_path, topic_prefix) -> None:
-    _, verdicts = run_toy(infra, tmp_path, topic_prefix, lease=0.0)
+def test_the_broken_toy_fails_naming_the_resource_and_the_rule(chaos_scenario, infra) -> None:
+    scenario = run_toy(chaos_scenario, infra, lease=0.0)
+    with pytest.raises(ScenarioFailed, match=r"transient-state-limit|reserved for"):
+        scenario.assert_invariants()
+    verdicts = scenario.verdicts
     failed = [v for v in verdicts if not v.ok]
     assert failed, "\n".join(str(v) for v in verdicts)
     stuck = [v for v in failed if v.invariant == "transient-state-limit"]

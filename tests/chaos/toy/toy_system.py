@@ -1,6 +1,6 @@
 """The toy's system-under-test spec: a second system tied to the harness by a spec alone.
 
-It is run by ``chaos.sut.SystemRun`` exactly like the EV network, with no edit to ``chaos/``.
+It runs through ``chaos_scenario`` (``chaos.scenario``, ``chaos.sut``) exactly like the EV network, with no edit to ``chaos/``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ from pathlib import Path
 
 from chaos.checks import InvariantSpec
 from chaos.spec import ProbeSpec, ServiceSpec, SystemSpec
-from chaos.sut import SystemRun
-
-__all__ = ["SystemRun", "toy_spec"]
 
 HERE = Path(__file__).resolve().parent
 DEADLINE, RECOVERY = 4.0, 5.0
