@@ -1,6 +1,6 @@
 """The toy's system-under-test spec: a second system tied to the harness by a spec alone.
 
-It runs through ``chaos_scenario`` (``chaos.scenario``, ``chaos.sut``) exactly like the EV network, with no edit to ``chaos/``.
+It runs through the ``chaos_scenario`` fixture exactly like the EV network, with no edit to ``chaos/``.
 """
 
 from __future__ import annotations
