@@ -1,0 +1,7 @@
+"""Central: the one owner of the database of charging points, drivers, reservations and sessions.
+
+- ``store``: SQLite schema and the atomic operations on it (no Kafka).
+- ``handlers``: what each message does to the store and which messages it sends back (no Kafka).
+- ``processor``: turns raw records into handler calls with dedup, savepoints and dead letters.
+- ``service``: the Kafka loop (poll a batch, one transaction, send, then commit) and the sweepers.
+"""

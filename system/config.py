@@ -1,0 +1,123 @@
+"""Configuration shared by every process: flags first, environment second, defaults last.
+
+Every knob that a test or an operator may need to turn (bootstrap servers, topic prefix, backoffs,
+intervals) lives here once, so that the four processes read the same variable names and a newcomer
+finds them in one file. The environment variables are listed in ``ENV``; ``evcharge <cmd> --help``
+shows each flag with its variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+ENV = {
+    "bootstrap": "EVCHARGE_BOOTSTRAP",
+    "topic_prefix": "EVCHARGE_TOPIC_PREFIX",
+    "bootstrap_timeout": "EVCHARGE_BOOTSTRAP_TIMEOUT",
+    "backoff_min": "EVCHARGE_BACKOFF_MIN",
+    "backoff_max": "EVCHARGE_BACKOFF_MAX",
+    "log_level": "EVCHARGE_LOG_LEVEL",
+}
+
+
+class ConfigError(ValueError):
+    """A flag or environment variable has a value we cannot use; the message says which and why."""
+
+
+def env_default(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0, with an error that names the bad value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def add_env_option(
+    parser: argparse.ArgumentParser, flag: str, env: str, default: str, help_text: str, **kwargs: object
+) -> None:
+    """Add ``flag`` whose default comes from ``env`` (then ``default``), and say so in ``--help``."""
+    parser.add_argument(
+        flag,
+        default=env_default(env, default),
+        help=f"{help_text} (env {env}, default {default!r})",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """How a component reaches Kafka and how hard it retries.
+
+    ``bootstrap_timeout`` bounds each constructor attempt (kafka-python waits 30 s by default, which
+    would make a component deaf for 30 s); ``backoff_min``/``backoff_max`` bound the wait between
+    attempts so a component reconnects within about ``backoff_max`` seconds of Kafka coming back.
+    """
+
+    bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = "evcharge."
+    bootstrap_timeout: float = 3.0
+    backoff_min: float = 0.2
+    backoff_max: float = 2.0
+
+    def topic(self, name: str) -> str:
+        """The full topic name: the prefix is prepended as is (include your own separator)."""
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        """Consumer group ids carry the prefix too, so runs sharing a broker never share offsets."""
+        return f"{self.topic_prefix}{name}"
+
+
+def add_kafka_options(parser: argparse.ArgumentParser) -> None:
+    """The flags every Kafka-speaking command takes."""
+    add_env_option(parser, "--bootstrap", ENV["bootstrap"], "127.0.0.1:9092", "Kafka bootstrap servers")
+    add_env_option(parser, "--topic-prefix", ENV["topic_prefix"], "evcharge.", "prefix of every topic")
+    add_env_option(
+        parser,
+        "--bootstrap-timeout",
+        ENV["bootstrap_timeout"],
+        "3",
+        "seconds per connection attempt",
+        type=positive_float,
+    )
+    add_env_option(parser, "--backoff-min", ENV["backoff_min"], "0.2", "first retry delay, s", type=positive_float)
+    add_env_option(parser, "--backoff-max", ENV["backoff_max"], "2", "largest retry delay, s", type=positive_float)
+    add_env_option(parser, "--log-level", ENV["log_level"], "INFO", "log level")
+
+
+def kafka_settings(args: argparse.Namespace) -> KafkaSettings:
+    """Build settings from parsed flags, rejecting combinations argparse cannot check alone."""
+    if not str(args.bootstrap).strip():
+        raise ConfigError("--bootstrap / EVCHARGE_BOOTSTRAP is empty; give host:port[,host:port...]")
+    for address in str(args.bootstrap).split(","):
+        host, _, port = address.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"bootstrap address {address!r} is not host:port")
+    if float(args.backoff_min) > float(args.backoff_max):
+        raise ConfigError("--backoff-min must not exceed --backoff-max")
+    return KafkaSettings(
+        bootstrap=str(args.bootstrap),
+        topic_prefix=str(args.topic_prefix),
+        bootstrap_timeout=float(args.bootstrap_timeout),
+        backoff_min=float(args.backoff_min),
+        backoff_max=float(args.backoff_max),
+    )

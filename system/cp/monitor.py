@@ -1,0 +1,67 @@
+"""The charging point monitor: asks its engine "are you OK?" every second and tells Central.
+
+Each period it sends one ``heartbeat`` with ``engine_ok``. Central reads a heartbeat with
+``engine_ok=false`` as a fault, and the absence of heartbeats (monitor gone, or its link cut) as a
+disconnection. An engine that does not answer at all counts as KO: for a driver there is no
+difference. The outbox is kept short on purpose: after an outage only recent heartbeats matter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from system.config import KafkaSettings
+from system.cp.health import ask
+from system.kafka_client import ResilientProducer
+from system.messages import Heartbeat, Topics, make
+
+log = logging.getLogger("evcharge.monitor")
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    cp_id: str
+    engine_host: str = "127.0.0.1"
+    engine_port: int = 7001
+    period: float = 1.0
+
+
+def engine_health(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    """(ok, detail) from one PING; an unreachable engine is not OK."""
+    try:
+        answer = ask(host, port, "PING", timeout)
+    except OSError as exc:
+        return False, f"engine unreachable: {exc}"
+    return answer == "OK", f"engine answered {answer!r}"
+
+
+class Monitor:
+    def __init__(self, config: MonitorConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None) -> None:
+        self.config = config
+        self.kafka = kafka
+        self.source = f"monitor:{config.cp_id}"
+        self.producer = producer or ResilientProducer(kafka, self.source, max_outbox=10)
+        self.stopping = threading.Event()
+        self._last_ok: bool | None = None
+
+    def run(self) -> None:
+        log.info("monitor watching engine", extra={"port": self.config.engine_port})
+        while True:
+            self.beat()
+            if self.stopping.wait(self.config.period):
+                break
+        self.producer.close(drain_timeout=1.0)
+
+    def beat(self) -> None:
+        ok, detail = engine_health(self.config.engine_host, self.config.engine_port, self.config.period / 2)
+        if ok != self._last_ok:
+            log.log(
+                logging.INFO if ok else logging.WARNING,
+                "engine health changed",
+                extra={"ok": ok, "detail": detail},
+            )
+            self._last_ok = ok
+        message = make(Heartbeat(cp_id=self.config.cp_id, engine_ok=ok, detail=detail[:200]), self.source)
+        self.producer.send(self.kafka.topic(Topics.MONITOR_EVENTS), message, key=self.config.cp_id)

@@ -1,0 +1,67 @@
+"""Build Central's handlers on an in-memory store and drive them with real envelopes."""
+
+from __future__ import annotations
+
+from system.central.handlers import CentralConfig, Outgoing
+from system.central.processor import Processor
+from system.central.store import Store
+from system.messages import (
+    AuthorizationRequest,
+    ChargingCompleted,
+    ChargingStarted,
+    Heartbeat,
+    Message,
+    Strict,
+    encode,
+    make,
+)
+
+
+class CentralHarness:
+    """A Central without Kafka: ``send`` a payload, get the replies back."""
+
+    def __init__(self, path: str = ":memory:", ttl: float = 10.0, heartbeat_timeout: float = 5.0) -> None:
+        self.store = Store(path)
+        self.processor = Processor(self.store, CentralConfig(0.4, ttl, heartbeat_timeout))
+        self.now = 1000.0
+
+    def send_message(self, message: Message) -> list[Outgoing]:
+        return self.send_raw(encode(message))
+
+    def send_raw(self, raw: bytes) -> list[Outgoing]:
+        with self.store.transaction():
+            return self.processor.process(raw, self.now, "test")
+
+    def send(self, body: Strict, source: str = "test") -> list[Outgoing]:
+        return self.send_message(make(body, source))
+
+    def sweep(self, check_heartbeats: bool = True) -> list[Outgoing]:
+        with self.store.transaction():
+            return self.processor.handlers.sweep(self.now, check_heartbeats)
+
+    def state(self, cp_id: str) -> str:
+        cp = self.store.cp(cp_id)
+        assert cp is not None
+        return cp.state.value
+
+    # -- shortcuts for the usual flow ------------------------------------------------------------
+    def register(self, *cp_ids: str, ok: bool = True) -> None:
+        for cp_id in cp_ids:
+            self.send(Heartbeat(cp_id=cp_id, engine_ok=ok))
+
+    def authorize(self, driver: str, cp_id: str | None = None, request_id: str = "r1") -> Strict:
+        (reply,) = self.send(AuthorizationRequest(request_id=request_id, driver_id=driver, cp_id=cp_id))
+        return reply.message.body
+
+    def start(self, driver: str, cp_id: str | None = None) -> str:
+        auth = self.authorize(driver, cp_id)
+        assert auth.authorized, auth
+        replies = self.send(ChargingStarted(reservation_id=auth.reservation_id, driver_id=driver, cp_id=auth.cp_id))
+        return replies[0].message.body.session_id
+
+    def complete(self, cp_id: str, session_id: str, kwh: float = 10.0) -> list[Outgoing]:
+        return self.send(ChargingCompleted(cp_id=cp_id, session_id=session_id, kwh=kwh, duration_s=60))
+
+
+def types(replies: list[Outgoing]) -> list[str]:
+    return [r.message.type for r in replies]

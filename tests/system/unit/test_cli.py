@@ -1,0 +1,55 @@
+import subprocess
+import sys
+
+import pytest
+
+from system.cli import build_parser, main
+
+COMMANDS = ["central", "cp", "cp-control", "monitor", "driver", "command", "status"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: evcharge " + command in capsys.readouterr().out
+
+
+def test_environment_is_the_fallback_for_flags(monkeypatch):
+    monkeypatch.setenv("EVCHARGE_RESERVATION_TTL", "7.5")
+    monkeypatch.setenv("EVCHARGE_TOPIC_PREFIX", "x.")
+    args = build_parser().parse_args(["central"])
+    assert (args.reservation_ttl, args.topic_prefix) == (7.5, "x.")
+    assert build_parser().parse_args(["central", "--reservation-ttl", "3"]).reservation_ttl == 3
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["central", "--reservation-ttl", "-1"],
+        ["cp", "--health-port", "99999"],
+        ["driver", "--variant", "nope"],
+        ["command", "stop"],
+    ],
+)
+def test_bad_flags_are_refused_with_a_message(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_bad_bootstrap_is_a_clear_error(capsys):
+    assert main(["command", "stop", "--all", "--bootstrap", "nonsense"]) == 2
+    assert "not host:port" in capsys.readouterr().err
+
+
+def test_status_without_database(tmp_path, capsys):
+    assert main(["status", "--db", str(tmp_path / "none.db")]) == 1
+    assert "no database" in capsys.readouterr().err
+
+
+def test_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "system.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "central" in out.stdout

@@ -1,0 +1,63 @@
+"""The engine meters without Kafka and reports everything, in order, when Kafka returns."""
+
+import pytest
+
+from system.cp.engine import Engine, EngineConfig
+from system.messages import StartSupply, StopSupply, make
+
+from .fakes import FAST, FakeBroker, fake_producer, wait_for
+
+
+@pytest.fixture
+def engine_and_broker():
+    broker = FakeBroker(down=True)
+    engine = Engine(EngineConfig("CP_001", health_port=0, power_kw=36), FAST, producer=fake_producer(broker))
+    yield engine, broker
+    engine.health.close()
+    engine.producer.close(drain_timeout=0)
+
+
+def start(engine: Engine, session: str = "s1", duration: float = 10.0) -> None:
+    cmd = StartSupply(cp_id="CP_001", session_id=session, driver_id="D1", price_eur_kwh=0.5, duration_s=duration)
+    engine.on_message(make(cmd, "central"))
+
+
+def test_metering_continues_while_kafka_is_away_and_is_reported_when_it_returns(engine_and_broker):
+    engine, broker = engine_and_broker
+    start(engine)
+    t0 = engine.supply.started
+    for second in range(1, 12):
+        engine.tick(t0 + second)
+    assert engine.supply is None and broker.records == []  # finished, nothing could be sent yet
+    broker.down = False
+    wait_for(lambda: engine.producer.pending() == 0)
+    messages = broker.messages()
+    assert [m.type for m in messages] == ["telemetry"] * 9 + ["charging_completed"]
+    kwh = [m.body.kwh for m in messages]
+    assert kwh == sorted(kwh) and kwh[-1] == pytest.approx(0.1)  # 36 kW for 10 s
+
+
+def test_a_redelivered_start_is_ignored_and_stop_ends_the_supply(engine_and_broker):
+    engine, broker = engine_and_broker
+    broker.down = False
+    start(engine)
+    start(engine)
+    engine.on_message(make(StopSupply(cp_id="CP_001", session_id="s1", reason="driver_stop"), "central"))
+    start(engine)  # the same session again after it ended: still ignored
+    assert engine.supply is None
+    wait_for(lambda: engine.producer.pending() == 0)
+    (done,) = broker.messages()
+    assert done.body.reason == "stopped_by_driver_stop"
+
+
+def test_a_forced_ko_ends_the_supply_and_the_health_port_says_so(engine_and_broker):
+    engine, broker = engine_and_broker
+    broker.down = False
+    start(engine)
+    assert engine.on_health_line("PING") == "OK"
+    assert engine.on_health_line("KO") == "KO"
+    assert engine.on_health_line("PING") == "KO"
+    engine.tick(engine.supply.started + 1)
+    wait_for(lambda: engine.producer.pending() == 0)
+    assert broker.messages()[-1].body.reason == "engine_fault"
+    assert engine.on_health_line("OK") == "OK"

@@ -1,0 +1,56 @@
+"""The resilient producer: lazy creation, bounded backoff, in-order outbox, retry after failures."""
+
+from system.kafka_client import Backoff
+from system.messages import Heartbeat, make
+
+from .fakes import FakeBroker, fake_producer, wait_for
+
+
+def beat(n: int):
+    return make(Heartbeat(cp_id=f"CP_{n:03d}", engine_ok=True), "test")
+
+
+def test_backoff_grows_and_is_bounded():
+    backoff = Backoff(0.1, 1.0)
+    delays = [backoff.next_delay() for _ in range(10)]
+    assert delays[0] <= 0.12 and max(delays) <= 1.2 and delays[-1] >= 0.8
+    backoff.reset()
+    assert backoff.next_delay() <= 0.12
+
+
+def test_messages_sent_while_kafka_is_away_go_out_in_order_when_it_returns():
+    broker = FakeBroker(down=True)
+    producer = fake_producer(broker)
+    items = [producer.send("t.x", beat(i)) for i in range(20)]
+    wait_for(lambda: producer.pending() == 20)
+    assert broker.records == [] and not producer.connected
+    broker.down = False
+    assert producer.wait_delivered(items, timeout=5)
+    assert [m.body.cp_id for m in broker.messages()] == [f"CP_{i:03d}" for i in range(20)]
+    producer.close()
+
+
+def test_a_failed_send_is_retried_from_the_first_undelivered_record():
+    broker = FakeBroker(fail_next=1)
+    producer = fake_producer(broker)
+    items = [producer.send("t.x", beat(i)) for i in range(5)]
+    assert producer.wait_delivered(items, timeout=5)
+    ids = [m.body.cp_id for m in broker.messages()]
+    assert ids[-5:] == [f"CP_{i:03d}" for i in range(5)]
+    assert broker.constructed >= 2  # the producer was re-created after the failure
+    producer.close()
+
+
+def test_outbox_is_bounded_and_drops_the_oldest():
+    broker = FakeBroker(down=True)
+    from system.kafka_client import ResilientProducer
+
+    from .fakes import FAST
+
+    producer = ResilientProducer(FAST, "bounded", factory=broker.factory, max_outbox=3)
+    for i in range(5):
+        producer.send("t.x", beat(i))
+    broker.down = False
+    wait_for(lambda: producer.pending() == 0)
+    assert [m.body.cp_id for m in broker.messages()] == ["CP_002", "CP_003", "CP_004"]
+    producer.close()
