@@ -168,5 +168,5 @@ def chaos_scenario(
         rec = scenario.recovery
         chaos_summary.record(
             scenario.name, scenario.verdicts, recovery=rec.request_recovery if rec else None,
-            healed=not (rec and rec.unhealed), seed=scenario.seed,
+            healed=rec is not None and rec.heal_t is not None, seed=scenario.seed,
         )

@@ -64,11 +64,20 @@ class Scenario:
 
     # -- system ----------------------------------------------------------------------------------
     def start(self, *names: str, wait: bool = True) -> None:
-        """Start services by name (all, in spec order, if none given); sampling starts with the first."""
+        """Start services by name (all, in spec order, if none given), together; then wait until each
+        is ready (with ``wait``). Sampling starts with the first call.
+
+        Starting together, not one by one, matters on 2 cores: a Python service spends most of its
+        start importing, and a scenario's start time is paid by every scenario.
+        """
         if self._sampler is not None and not self._sampler.running:
             self._sampler.start()
-        for name in names or [s.name for s in self.spec.services]:
-            self.system.services[name].start(wait=wait)
+        services = [self.system.services[name] for name in names or [s.name for s in self.spec.services]]
+        for service in services:
+            service.start(wait=False)
+        if wait:
+            for service in services:
+                service.wait_ready()
 
     def service(self, name: str) -> Any:
         return self.system.services[name]

@@ -48,7 +48,7 @@ class SummaryRow:
         """``ok``, or ``FAILED`` with the broken invariants and resources (``reserved-ttl CP_001``)."""
         failed = [v for v in verdicts if not v.ok]
         if failed:
-            broken = sorted({f"{v.invariant} {v.resource}".strip() for v in failed})
+            broken = sorted({f"{v.invariant} {v.resource or ''}".strip() for v in failed})
             text = "FAILED: " + ", ".join(broken)
         else:
             text = "ok" if verdicts else "ok (no checks)"

@@ -1,0 +1,222 @@
+"""The EV network's clients for the harness: drivers asked for charges through their HTTP API.
+
+This is the "generator" side of a scenario (what clients do), kept apart from the faults and the
+checks. Every charge is one ``charge`` operation in the history: invoked when the driver's API
+accepts it, ``ok`` once the driver reports the charge running (value: the CP as ``resource``, the
+driver as ``holder``, the ``session``), ``fail`` when the driver ends it with a reason (denied,
+reservation expired, deadline passed), ``unknown`` if the driver could not be asked any more. When
+the driver receives the ticket, ``ticket`` and ``released`` events follow. At the end, Central's
+database is read once more so every session it closed (``session_end``) and every ticket it issued
+(``db_ticket``) is in the history: the checks compare what Central did with what drivers saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from chaos.scenario import Scenario
+
+FAILED_STATES = frozenset({"denied", "failed", "cancelled"})
+POLL = 0.1
+
+
+class DriverClient:
+    """One driver process's HTTP API (``driver-D1`` ...)."""
+
+    def __init__(self, scenario: Scenario, service: str) -> None:
+        self.scenario, self.service = scenario, service
+        self.driver_id = service.removeprefix("driver-")
+        argv = list(scenario.system.services[service].argv)
+        self.port = int(argv[argv.index("--api-port") + 1])
+
+    def api(self, path: str, body: dict[str, Any] | None = None, timeout: float = 3.0) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method="POST" if data is not None else "GET",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def charge(self, cp_id: str | None = None, duration_s: float | None = None) -> Charge:
+        """Ask for a charge (a CP, or any); it is followed in the background until it ends."""
+        return Charge(self, cp_id, duration_s).begin()
+
+
+class Charge:
+    """One charge request, followed to its end; ``state`` is the driver's latest word on it."""
+
+    def __init__(self, client: DriverClient, cp_id: str | None, duration_s: float | None) -> None:
+        self.client, self.cp_id, self.duration_s = client, cp_id, duration_s
+        self.history = client.scenario.history
+        self.request_id: str | None = None
+        self.state = "new"
+        self.seen: list[str] = []
+        self.snapshot: dict[str, Any] = {}
+        self.done = threading.Event()
+        self._op: int | None = None
+        self._thread: threading.Thread | None = None
+
+    def begin(self) -> Charge:
+        self.invoked_t: float | None = self.history.clock.now()
+        self._op = self.history.invoke(self.client.service, "charge", {"cp_id": self.cp_id}, resource=self.cp_id)
+        try:
+            answer = self.client.api("/charge", {"cp_id": self.cp_id, "duration_s": self.duration_s})
+        except (OSError, ValueError) as exc:
+            self.history.fail(self._op, f"the driver's API refused the request: {exc}")
+            self.done.set()
+            return self
+        self.request_id = answer["request_id"]
+        self._observe(answer)
+        self._thread = threading.Thread(target=self._follow, name=f"follow-{self.request_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    # -- following -------------------------------------------------------------------------------
+    def _follow(self) -> None:
+        deadline = time.monotonic() + (self.client.scenario.invariants.request_deadline or 60.0) + 60.0
+        last_error = "no answer"
+        while not self.done.is_set():
+            if time.monotonic() > deadline:
+                self._end("unknown", f"the driver never finished the request ({last_error})")
+                return
+            try:
+                self._observe(self.client.api(f"/requests/{self.request_id}"))
+            except (OSError, ValueError) as exc:  # the driver may be killed or paused by a fault
+                last_error = f"{type(exc).__name__}: {exc}"
+            self.done.wait(POLL)
+
+    def _observe(self, snapshot: dict[str, Any]) -> None:
+        self.snapshot = snapshot
+        state = snapshot["state"]
+        if state != self.state:
+            self.state = state
+            self.seen.append(state)
+        if state in ("charging", "stopping", "completed") and self._op is not None:
+            self._end("ok")
+        if state in FAILED_STATES:
+            self._end("fail", f"{state}: {snapshot.get('reason')}")
+        if state == "completed":
+            fields = self._fields()
+            self.history.record("ticket", process=self.client.service, **fields, ticket=snapshot.get("ticket"))
+            self.history.record("released", process=self.client.service, **fields)
+            self.done.set()
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "resource": self.snapshot.get("cp_id"),
+            "holder": self.client.driver_id,
+            "session": self.snapshot.get("session_id"),
+            "request_id": self.request_id,
+        }
+
+    def _end(self, outcome: str, error: str | None = None) -> None:
+        """Complete the operation once; a failure or unknown also ends the following."""
+        if self._op is not None:
+            fields = self._fields()
+            self.history.complete(self._op, outcome, fields, error=error, resource=fields["resource"])
+            self._op = None
+        if outcome != "ok":
+            self.done.set()
+
+    # -- waiting ---------------------------------------------------------------------------------
+    def wait(self, states: set[str], timeout: float) -> str:
+        """Wait until the driver has reported one of ``states`` (or the charge ended); return the state."""
+        deadline = time.monotonic() + timeout
+        while not (set(self.seen) & states):
+            if self.done.is_set() and not (set(self.seen) & states):
+                raise AssertionError(f"charge {self.request_id} ended {self.state} ({self.snapshot.get('reason')}) "
+                                     f"before reaching {sorted(states)}; seen {self.seen}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"charge {self.request_id} not in {sorted(states)} within {timeout:.0f} s; "
+                                   f"seen {self.seen}")
+            time.sleep(0.05)
+        return self.state
+
+    def finish(self, timeout: float) -> None:
+        """Wait for the end, at most ``timeout`` and never past the request's deadline; stop following."""
+        deadline = self.client.scenario.invariants.request_deadline
+        if deadline is not None and self.invoked_t is not None:
+            timeout = min(timeout, max(0.0, self.invoked_t + deadline + 1.0 - self.history.clock.now()))
+        self.done.wait(timeout)
+        self.done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+
+class EvScenario:
+    """A ``chaos.scenario.Scenario`` of the EV network, with its drivers as clients."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.history = scenario.history
+        self.drivers = {
+            s.name.removeprefix("driver-"): DriverClient(scenario, s.name)
+            for s in scenario.spec.services if s.name.startswith("driver-")
+        }
+        self.charges: list[Charge] = []
+
+    def __getattr__(self, name: str) -> Any:  # start, fault, run_schedule, wait_for, states, ...
+        return getattr(self.scenario, name)
+
+    @property
+    def db(self) -> Path:
+        return Path(self.scenario.system.values["db"])
+
+    def charge(self, driver: str = "D1", cp_id: str | None = None, duration_s: float | None = None) -> Charge:
+        charge = self.drivers[driver].charge(cp_id, duration_s)
+        self.charges.append(charge)
+        return charge
+
+    def wait_cps(self, state: str = "available", timeout: float = 30.0) -> None:
+        """Wait until every CP is registered at Central in ``state`` (the monitors have reported)."""
+        cps = [s.name.removeprefix("monitor-") for s in self.scenario.spec.services if s.name.startswith("monitor-")]
+        self.scenario.wait_for(
+            f"CPs {cps} {state}", lambda: all(self.scenario.states().get(cp) == state for cp in cps), timeout
+        )
+
+    def wait_cp(self, cp: str, state: str, timeout: float = 30.0) -> None:
+        self.scenario.wait_for(f"{cp} {state}", lambda: self.scenario.states().get(cp) == state, timeout)
+
+    def fresh_charge(self, driver: str = "D2", timeout: float = 30.0) -> Charge:
+        """After the last heal: a new request, which must be served (this is what recovery measures).
+
+        Waits until it is served or ``timeout`` passes, and never raises: whether it was served in
+        time is the recovery check's verdict, not this client's.
+        """
+        charge = self.charge(driver)
+        try:
+            charge.wait({"charging", "completed"}, timeout)
+        except (AssertionError, TimeoutError) as exc:
+            self.history.note("fresh request not served", error=str(exc))
+        return charge
+
+    def finish(self, timeout: float = 30.0) -> None:
+        """Let every charge end, then record Central's closed sessions and tickets; judge and assert."""
+        deadline = time.monotonic() + timeout
+        for charge in self.charges:
+            charge.finish(max(0.1, deadline - time.monotonic()))
+        self.record_central()
+        self.scenario.assert_invariants()
+
+    def record_central(self) -> None:
+        """Record, from Central's database, each session it closed and each ticket it issued."""
+        try:
+            db = sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+            try:
+                sessions = db.execute("SELECT session_id, cp_id, driver_id FROM sessions WHERE ended_at IS NOT NULL")
+                for session, cp, driver in sessions.fetchall():
+                    self.history.record("session_end", session=session, resource=cp, holder=driver)
+                for session, cp in db.execute("SELECT session_id, cp_id FROM tickets").fetchall():
+                    self.history.record("db_ticket", session=session, resource=cp)
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            self.history.note("could not read Central's database", error=str(exc))

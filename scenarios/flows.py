@@ -1,0 +1,73 @@
+"""Scenario flows shared by the suites and by the harness's own proof test.
+
+Each flow is one story told the same way every time: set up, fault at a precise moment, heal,
+then check that a fresh request is served and every invariant held (``EvScenario.finish``).
+"""
+
+from __future__ import annotations
+
+from scenarios.ev import Charge, EvScenario
+
+ROLE_SERVICES = {
+    "central": ("central",),
+    "cp": ("cp-CP_001", "cp-CP_002"),
+    "monitor": ("monitor-CP_001", "monitor-CP_002"),
+    "driver": ("driver-D1", "driver-D2"),
+}
+
+
+def served_or_stuck(run: EvScenario, charge: Charge, cp: str, limit: float) -> bool:
+    """True once the charge runs, or once ``cp`` has been ``reserved`` for longer than ``limit``
+    (long enough for the checks to see a stuck reservation, without waiting for ever)."""
+    if set(charge.seen) & {"charging", "completed"} or charge.done.is_set():
+        return True
+    since = reserved_since(run, cp)
+    return since is not None and run.history.clock.now() - since > limit
+
+
+def reserved_since(run: EvScenario, cp: str) -> float | None:
+    """When ``cp`` last entered ``reserved`` according to the sampled states (None if it is not in it)."""
+    since = None
+    for event in run.history.events:
+        if event["type"] == "state" and cp in event["states"]:
+            state = event["states"][cp]
+            since = (since if since is not None else event["t"]) if state == "reserved" else None
+    return since
+
+
+def start_before_kafka(run: EvScenario, role: str | None, lead: float, cp: str = "CP_001") -> Charge:
+    """Start ``role``'s services (``None``: everything) ``lead`` seconds before Kafka is there for them.
+
+    For one role, its proxies are down while it starts (Kafka is up, but not for it); for ``None``,
+    every broker is stopped while the whole network starts. A charge is requested at once, while
+    Kafka is away; it must end served once Kafka arrives.
+    """
+    late = ROLE_SERVICES[role] if role else tuple(s.name for s in run.scenario.spec.services)
+    early = [s.name for s in run.scenario.spec.services if s.name not in late]
+    if early:
+        run.start(*early)
+    kind, target = ("link-down", role) if role else ("kill", "broker:all")
+    label = f"{role or 'kafka'} {lead:g} s before kafka"
+    with run.fault(kind, target):
+        run.history.note(label)
+        run.start(*late)
+        charge = run.charge("D1", cp)
+        run.wait_for(f"{lead:g} s with Kafka away", lambda: run.history.clock.now() - charge_t(run, charge) > lead,
+                     lead + 10)
+    return charge
+
+
+def charge_t(run: EvScenario, charge: Charge) -> float:
+    """When the charge was invoked, on the history's clock."""
+    for event in run.history.events:
+        if event["type"] == "invoke" and event.get("f") == "charge":
+            return float(event["t"])
+    return run.history.clock.now()
+
+
+def serve_and_check(run: EvScenario, charge: Charge, cp: str = "CP_001", timeout: float = 45.0) -> None:
+    """After the heal: the charge is served (or its CP visibly stuck), a fresh one is served, all checks hold."""
+    limit = run.scenario.invariants.transient_limits.get("reserved", 10.0)
+    run.wait_for("the charge served, or its CP stuck", lambda: served_or_stuck(run, charge, cp, limit + 1), timeout)
+    run.fresh_charge("D2")
+    run.finish()
