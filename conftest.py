@@ -29,7 +29,8 @@ EV_RULES = InvariantSpec(
     request_ops=frozenset({"charge"}),
     recovery_within=20.0,
     fresh_request_ops=frozenset({"charge"}),
-    acquire_ops=frozenset({"charge"}),
+    acquire_ops=frozenset(),  # allocation is judged on Central's sessions, placed at their real times
+    acquire_event="acquired",
     release_ops=frozenset(),
     release_event="released",
     holder_field="holder",
@@ -109,11 +110,12 @@ def chaos_spec() -> SystemSpec:
 
 @pytest.fixture
 def ev(chaos_scenario: Callable[..., object]) -> Callable[..., object]:
-    """``ev(name, seed=None, **ev_spec_options) -> EvScenario``: an EV scenario with driver clients."""
+    """``ev(name, seed=None, cluster=None, **ev_spec_options) -> EvScenario``: an EV scenario with its
+    driver clients, on ``infra`` (or the ``cluster`` given, e.g. ``infra3``)."""
     from scenarios.ev import EvScenario
 
-    def make(name: str | None = None, seed: int | None = None, **options: object) -> EvScenario:
+    def make(name: str | None = None, seed: int | None = None, cluster: object = None, **options: object) -> EvScenario:
         spec = ev_spec(**options)  # type: ignore[arg-type]
-        return EvScenario(chaos_scenario(name, spec=spec, seed=seed))  # type: ignore[operator]
+        return EvScenario(chaos_scenario(name, spec=spec, seed=seed, cluster=cluster))  # type: ignore[operator]
 
     return make

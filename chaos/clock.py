@@ -33,6 +33,10 @@ class Clock:
         """The absolute time of offset ``t``, in the time zone the clock started in."""
         return self.start_wall + timedelta(seconds=t)
 
+    def at(self, epoch_seconds: float) -> float:
+        """The history time of a Unix timestamp (e.g. one a system wrote in its own database)."""
+        return epoch_seconds - self.start_wall.timestamp()
+
     def iso(self, t: float) -> str:
         return self.wall(t).isoformat(timespec="milliseconds")
 

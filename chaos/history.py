@@ -91,7 +91,7 @@ class History:
     def end(self) -> float:
         """The last recorded instant: where intervals still open at the end of the test stop."""
         with self._lock:
-            return self._events[-1]["t"] if self._events else 0.0
+            return max((e["t"] for e in self._events), default=0.0)  # events may be placed back in time
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)
@@ -101,10 +101,14 @@ class History:
             return len(self._events)
 
     # -- writing ---------------------------------------------------------------------------------
-    def record(self, type: str, **fields: Any) -> Event:
-        """Append one event stamped now; the generic form every helper below goes through."""
+    def record(self, type: str, *, t: float | None = None, **fields: Any) -> Event:
+        """Append one event stamped now; the generic form every helper below goes through.
+
+        ``t`` stamps an event at another moment: for facts read afterwards from the system's own
+        records (a session's start and end in its database), placed at the time they happened.
+        """
         with self._lock:
-            t = round(self.clock.now(), 6)
+            t = round(self.clock.now() if t is None else t, 6)
             event: Event = {"t": t, "at": self.clock.iso(t), "type": type, **fields}
             self._append(event)
             return event

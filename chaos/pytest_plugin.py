@@ -130,20 +130,22 @@ def restore(infra: Infra) -> None:
 def chaos_scenario(
     request: pytest.FixtureRequest, infra: Infra, topic_prefix: str, tmp_path: Path, chaos_summary: SummaryCollector
 ) -> Iterator[Callable[..., Scenario]]:
-    """``chaos_scenario(name, seed=..., spec=..., invariants=..., **placeholders) -> Scenario``.
+    """``chaos_scenario(name, seed=..., spec=..., invariants=..., cluster=..., **placeholders) -> Scenario``.
 
-    The spec defaults to the ``chaos_spec`` fixture. Teardown stops each scenario, judges it if the
+    The spec defaults to the ``chaos_spec`` fixture and the cluster to ``infra`` (pass ``infra3``
+    for a 3-node cluster). Teardown stops each scenario, judges it if the
     test did not, and publishes the evidence (Allure attachments and labels, the console row).
     """
     made: list[Scenario] = []
 
     def make(
-        name: str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None, **values: str
+        name: str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None,
+        cluster: Infra | None = None, **values: str,
     ) -> Scenario:
         scenario = Scenario(
             name or request.node.name,
             spec if spec is not None else request.getfixturevalue("chaos_spec"),
-            infra,
+            cluster if cluster is not None else infra,
             tmp_path / f"scenario-{len(made)}",
             f"{topic_prefix}{len(made)}.",
             seed=seed,

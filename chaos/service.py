@@ -114,27 +114,27 @@ class Service:
         if pid is None or not pid_alive(pid):
             self._reap()
             return
-        self._signal(signal.SIGCONT)
-        self._signal(signal.SIGTERM)
+        self.send_signal(signal.SIGCONT)
+        self.send_signal(signal.SIGTERM)
         if not self._wait_exit(timeout if timeout is not None else self.stop_timeout):
-            self._signal(signal.SIGKILL)
+            self.send_signal(signal.SIGKILL)
             self._wait_exit(5.0)
         self._reap()
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no shutdown hooks, no flush."""
         if self.pid is not None and pid_alive(self.pid):
-            self._signal(signal.SIGKILL)
+            self.send_signal(signal.SIGKILL)
             self._wait_exit(5.0)
         self._reap()
 
     def pause(self) -> None:
         """SIGSTOP: the process keeps its sockets open but answers nothing. Returns once it is stopped."""
-        self._signal(signal.SIGSTOP)
+        self.send_signal(signal.SIGSTOP)
         self._wait_for(lambda: self.is_paused() or not self.is_running(), 5.0)
 
     def resume(self) -> None:
-        self._signal(signal.SIGCONT)
+        self.send_signal(signal.SIGCONT)
         self._wait_for(lambda: not self.is_paused(), 5.0)
 
     def restart(self, hard: bool = False, wait: bool = True) -> None:
@@ -166,7 +166,8 @@ class Service:
             return "(no log)"
 
     # -- internals -------------------------------------------------------------------------------
-    def _signal(self, sig: signal.Signals) -> None:
+    def send_signal(self, sig: signal.Signals) -> None:
+        """Send a signal to the whole process group (a no-op if the process is gone)."""
         pid = self.pid
         if pid is None:
             return

@@ -5,9 +5,11 @@ checks. Every charge is one ``charge`` operation in the history: invoked when th
 accepts it, ``ok`` once the driver reports the charge running (value: the CP as ``resource``, the
 driver as ``holder``, the ``session``), ``fail`` when the driver ends it with a reason (denied,
 reservation expired, deadline passed), ``unknown`` if the driver could not be asked any more. When
-the driver receives the ticket, ``ticket`` and ``released`` events follow. At the end, Central's
-database is read once more so every session it closed (``session_end``) and every ticket it issued
-(``db_ticket``) is in the history: the checks compare what Central did with what drivers saw.
+the driver receives the ticket, a ``ticket`` event follows. At the end, Central's database is read
+once more, and each session is placed in the history at the times Central wrote (``acquired`` and
+``released`` of its CP, ``session_end``), with every ticket Central issued (``db_ticket``): the
+checks judge CP allocation by Central's own record, and compare the sessions it closed with the
+tickets drivers received.
 """
 
 from __future__ import annotations
@@ -45,16 +47,20 @@ class DriverClient:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
 
-    def charge(self, cp_id: str | None = None, duration_s: float | None = None) -> Charge:
-        """Ask for a charge (a CP, or any); it is followed in the background until it ends."""
-        return Charge(self, cp_id, duration_s).begin()
+    def charge(self, cp_id: str | None = None, duration_s: float | None = None, f: str = "charge") -> Charge:
+        """Ask for a charge (a CP, or any); it is followed in the background until it ends.
+
+        ``f`` names the operation in the history: a scenario that kills the driver on purpose gives
+        its request another name, so the request rule does not judge a request whose client it killed.
+        """
+        return Charge(self, cp_id, duration_s, f).begin()
 
 
 class Charge:
     """One charge request, followed to its end; ``state`` is the driver's latest word on it."""
 
-    def __init__(self, client: DriverClient, cp_id: str | None, duration_s: float | None) -> None:
-        self.client, self.cp_id, self.duration_s = client, cp_id, duration_s
+    def __init__(self, client: DriverClient, cp_id: str | None, duration_s: float | None, f: str) -> None:
+        self.client, self.cp_id, self.duration_s, self.f = client, cp_id, duration_s, f
         self.history = client.scenario.history
         self.request_id: str | None = None
         self.state = "new"
@@ -66,7 +72,7 @@ class Charge:
 
     def begin(self) -> Charge:
         self.invoked_t: float | None = self.history.clock.now()
-        self._op = self.history.invoke(self.client.service, "charge", {"cp_id": self.cp_id}, resource=self.cp_id)
+        self._op = self.history.invoke(self.client.service, self.f, {"cp_id": self.cp_id}, resource=self.cp_id)
         try:
             answer = self.client.api("/charge", {"cp_id": self.cp_id, "duration_s": self.duration_s})
         except (OSError, ValueError) as exc:
@@ -89,6 +95,11 @@ class Charge:
                 return
             try:
                 self._observe(self.client.api(f"/requests/{self.request_id}"))
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:  # a restarted driver forgot it: nobody can tell how it ended
+                    self._end("unknown", "the driver no longer knows this request (it was restarted)")
+                    return
+                last_error = f"HTTP {exc.code}"
             except (OSError, ValueError) as exc:  # the driver may be killed or paused by a fault
                 last_error = f"{type(exc).__name__}: {exc}"
             self.done.wait(POLL)
@@ -106,7 +117,6 @@ class Charge:
         if state == "completed":
             fields = self._fields()
             self.history.record("ticket", process=self.client.service, **fields, ticket=snapshot.get("ticket"))
-            self.history.record("released", process=self.client.service, **fields)
             self.done.set()
 
     def _fields(self) -> dict[str, Any]:
@@ -170,8 +180,10 @@ class EvScenario:
     def db(self) -> Path:
         return Path(self.scenario.system.values["db"])
 
-    def charge(self, driver: str = "D1", cp_id: str | None = None, duration_s: float | None = None) -> Charge:
-        charge = self.drivers[driver].charge(cp_id, duration_s)
+    def charge(
+        self, driver: str = "D1", cp_id: str | None = None, duration_s: float | None = None, f: str = "charge"
+    ) -> Charge:
+        charge = self.drivers[driver].charge(cp_id, duration_s, f)
         self.charges.append(charge)
         return charge
 
@@ -182,16 +194,33 @@ class EvScenario:
             f"CPs {cps} {state}", lambda: all(self.scenario.states().get(cp) == state for cp in cps), timeout
         )
 
+    def warm_drivers(self, timeout: float = 30.0) -> None:
+        """Have every driver list the CPs through Central, so its producer and consumer are connected.
+
+        Faults that stall only one direction of a link need a connected client: a client still
+        connecting needs both directions for its handshake.
+        """
+        for client in self.drivers.values():
+            self.scenario.wait_for(f"{client.service} lists CPs", lambda c=client: c.api("/cps", timeout=10), timeout)
+
     def wait_cp(self, cp: str, state: str, timeout: float = 30.0) -> None:
         self.scenario.wait_for(f"{cp} {state}", lambda: self.scenario.states().get(cp) == state, timeout)
 
-    def fresh_charge(self, driver: str = "D2", timeout: float = 30.0) -> Charge:
+    def idle_driver(self, timeout: float = 30.0) -> str:
+        """A driver with no charge under way (a driver may hold one charge at a time), waiting for one."""
+        def idle() -> str | None:
+            busy = {c.client.driver_id for c in self.charges if not c.done.is_set()}
+            return next((d for d in sorted(self.drivers, reverse=True) if d not in busy), None)
+
+        return self.scenario.wait_for("a driver with no charge under way", idle, timeout)
+
+    def fresh_charge(self, driver: str | None = None, timeout: float = 30.0) -> Charge:
         """After the last heal: a new request, which must be served (this is what recovery measures).
 
         Waits until it is served or ``timeout`` passes, and never raises: whether it was served in
         time is the recovery check's verdict, not this client's.
         """
-        charge = self.charge(driver)
+        charge = self.charge(driver or self.idle_driver())
         try:
             charge.wait({"charging", "completed"}, timeout)
         except (AssertionError, TimeoutError) as exc:
@@ -211,9 +240,14 @@ class EvScenario:
         try:
             db = sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
             try:
-                sessions = db.execute("SELECT session_id, cp_id, driver_id FROM sessions WHERE ended_at IS NOT NULL")
-                for session, cp, driver in sessions.fetchall():
-                    self.history.record("session_end", session=session, resource=cp, holder=driver)
+                clock = self.history.clock
+                sessions = db.execute("SELECT session_id, cp_id, driver_id, started_at, ended_at FROM sessions")
+                for session, cp, driver, started, ended in sessions.fetchall():
+                    fields = {"session": session, "resource": cp, "holder": driver, "source": "central db"}
+                    self.history.record("acquired", t=clock.at(started), **fields)
+                    if ended is not None:
+                        self.history.record("released", t=clock.at(ended), **fields)
+                        self.history.record("session_end", t=clock.at(ended), **fields)
                 for session, cp in db.execute("SELECT session_id, cp_id FROM tickets").fetchall():
                     self.history.record("db_ticket", session=session, resource=cp)
             finally:

@@ -52,22 +52,63 @@ def start_before_kafka(run: EvScenario, role: str | None, lead: float, cp: str =
         run.history.note(label)
         run.start(*late)
         charge = run.charge("D1", cp)
-        run.wait_for(f"{lead:g} s with Kafka away", lambda: run.history.clock.now() - charge_t(run, charge) > lead,
-                     lead + 10)
+        run.wait_for(f"{lead:g} s with Kafka away", lambda: held_since(run, charge, lead), lead + 10)
     return charge
-
-
-def charge_t(run: EvScenario, charge: Charge) -> float:
-    """When the charge was invoked, on the history's clock."""
-    for event in run.history.events:
-        if event["type"] == "invoke" and event.get("f") == "charge":
-            return float(event["t"])
-    return run.history.clock.now()
 
 
 def serve_and_check(run: EvScenario, charge: Charge, cp: str = "CP_001", timeout: float = 45.0) -> None:
     """After the heal: the charge is served (or its CP visibly stuck), a fresh one is served, all checks hold."""
     limit = run.scenario.invariants.transient_limits.get("reserved", 10.0)
     run.wait_for("the charge served, or its CP stuck", lambda: served_or_stuck(run, charge, cp, limit + 1), timeout)
-    run.fresh_charge("D2")
+    run.fresh_charge()
     run.finish()
+
+
+HOLD = 3.0
+"""Seconds a cut lasts in the link-cut suites: longer than a reconnect backoff, shorter than the TTL."""
+
+STEPS = ("before-request", "at-reservation", "at-authorization", "during-telemetry", "before-ticket")
+
+
+def cut_at_step(run: EvScenario, role: str, step: str, hold: float = HOLD) -> Charge:
+    """Cut ``role``'s links at one step of a charge's flow, hold, heal; return the charge.
+
+    For the driver, *at-reservation* is made exact with an asymmetric toxic, because Central answers
+    within milliseconds: only what comes down to the driver is stalled, so its request reaches
+    Central (the CP is reserved) but the authorization cannot reach the driver. Every other step cuts
+    the link outright when the step is observed (in Central's database or the driver's own report),
+    which is as close as an outside observer gets: *at-authorization* then usually lands just after
+    ``charging_started`` left. The seed's exact spot (authorized, but no producer to say so) is the
+    driver-before-Kafka story (``start_before_kafka``), where the driver has no connection at all.
+    """
+    if role == "driver" and step == "at-reservation":
+        with run.fault("timeout", "driver", {"timeout": 0, "stream": "downstream"}):
+            charge = run.charge("D1", "CP_001")
+            run.wait_cp("CP_001", "reserved", 15)
+            run.wait_for("the cut held", lambda: held_since(run, charge, hold), hold + 5)
+        return charge
+    if step == "before-request":
+        with run.fault("link-down", role):
+            charge = run.charge("D1", "CP_001")
+            run.wait_for("the cut held", lambda: held_since(run, charge, hold), hold + 5)
+        return charge
+    charge = run.charge("D1", "CP_001")
+    if step == "at-reservation":
+        run.wait_for("CP_001 reserved or beyond", lambda: run.states().get("CP_001") in ("reserved", "charging"), 15)
+    elif step == "at-authorization":
+        charge.wait({"authorized", "charging"}, 15)
+    elif step == "during-telemetry":
+        run.wait_for("telemetry at the driver", lambda: bool(charge.snapshot.get("telemetry")), 15)
+    elif step == "before-ticket":
+        charge.wait({"charging"}, 15)
+    else:
+        raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
+    with run.fault("link-down", role):
+        started = run.history.clock.now()
+        run.wait_for("the cut held", lambda: run.history.clock.now() - started > hold, hold + 5)
+    return charge
+
+
+def held_since(run: EvScenario, charge: Charge, hold: float) -> bool:
+    """True once ``hold`` seconds have passed since the charge was requested."""
+    return charge.invoked_t is not None and run.history.clock.now() - charge.invoked_t > hold
