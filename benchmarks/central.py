@@ -1,272 +1,153 @@
-"""Central's throughput and latency against a real broker, next to a raw kafka-python round trip.
+"""Central's authorizations/s and request->authorization latency, next to a raw kafka-python round trip.
 
-    python benchmarks/central.py [--bootstrap HOST:PORT] [--runs 3] [--requests 5000] [--rate 1000]
+    python benchmarks/central.py [--runs 3] [--seconds 4] [--quick]
 
-Without ``--bootstrap`` it starts the harness's ``local`` backend (one KRaft broker) and talks to the
-broker directly, not through Toxiproxy: these are the no-fault figures.
+It starts the harness's ``local`` backend (one KRaft broker) and talks to the broker directly, not
+through Toxiproxy: these are the no-fault figures. For each cell of the matrix (1, 10, 100
+concurrent drivers x 10, 100 CPs) a closed-loop generator (``benchmarks/loadgen.py``) runs against
+a real ``evcharge central`` process whose database is pre-seeded with that many available CPs,
+``--runs`` times for ``--seconds`` each. The raw baseline is the same generator against a bare
+kafka-python echo process (``benchmarks/echo.py``) on the same broker, at the same concurrency, in
+the same run; ``ratio`` is Central's latency over the echo's.
 
-What is measured, per run (the JSON keeps every run and the medians):
-- ``central.throughput``: ``--requests`` authorization requests from distinct drivers sent as fast
-  as possible to a real ``evcharge central`` process (its DB pre-seeded with as many available CPs);
-  authorizations/s = responses / (last response - first request).
-- ``central.latency``: requests paced at ``--rate`` per second (in 10 ms bursts); p50/p99 of
-  request sent -> authorization received, measured in this process on one monotonic clock.
-- ``raw.*``: the same two measurements for a bare produce -> consume of same-size records on the
-  same broker (no Central), so ``ratio`` shows what Central's processing costs.
+Central runs with ``--log-level WARNING`` (its default is INFO, which writes a JSON line per
+message); the cost of INFO is measured separately in the same run (``logging``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import evnet
+from benchmarks.common import ROOT, goal, say, summary, write
+from benchmarks.loadgen import ClosedLoop
+from chaos.service import Service
+from system.messages import Topics
 
-from system.central.store import Store  # noqa: E402
-from system.messages import AuthorizationRequest, Topics, decode, encode, make  # noqa: E402
-from system.states import CpState  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+DRIVERS = (1, 10, 100)
+CPS = (10, 100)
+FIELDS = ("per_s", "granted_per_s", "p50_ms", "p99_ms")
 
 
-class Receiver:
-    """Consumes ``topic`` in a thread and records when each correlation key arrived."""
-
-    def __init__(self, bootstrap: str, topic: str, key_of: Callable[[Any], str]) -> None:
-        self.arrived: dict[str, float] = {}
-        self.key_of = key_of
-        self.consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=f"bench-{uuid.uuid4().hex}",
-            auto_offset_reset="latest",
-            fetch_max_wait_ms=10,
-            enable_auto_commit=False,
-        )
-        self._wait_assigned()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _wait_assigned(self) -> None:
-        deadline = time.monotonic() + 30
-        while not self.consumer.assignment():
-            if time.monotonic() > deadline:
-                raise RuntimeError("benchmark consumer got no partitions")
-            self.consumer.poll(timeout_ms=100)
-        self.consumer.seek_to_end()
-        for tp in self.consumer.assignment():
-            self.consumer.position(tp)
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            for records in self.consumer.poll(timeout_ms=50, max_records=5000).values():
-                now = time.monotonic()
-                for record in records:
-                    self.arrived[self.key_of(record)] = now
-
-    def wait_for(self, keys: list[str], timeout: float) -> None:
-        """Until every key has arrived, or ``timeout``: whatever is missing then counts as lost."""
-        deadline = time.monotonic() + timeout
-        while any(k not in self.arrived for k in keys) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.consumer.close()
+def measure(bootstrap: str, request_topic: str, reply_topic: str, drivers: tuple[int, ...], runs: int,
+            seconds: float, label: str) -> dict[int, list[dict[str, Any]]]:
+    """Every run of every concurrency against whatever server answers ``request_topic``."""
+    loop = ClosedLoop(bootstrap, request_topic, reply_topic)
+    try:
+        loop.warm_up()
+        loop.run(max(drivers), 1.0, warm=0.0, tag="w")  # JIT, page cache, SQLite cache: not measured
+        out: dict[int, list[dict[str, Any]]] = {}
+        for n in drivers:
+            for i in range(runs):
+                figures = loop.run(n, seconds).figures()
+                out.setdefault(n, []).append(figures)
+                say(f"{label}, {n} driver(s), run {i + 1}/{runs}: {figures['per_s']}/s "
+                    f"p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms (granted {figures['granted']})")
+        return out
+    finally:
+        loop.close()
 
 
-def drive(
-    producer: KafkaProducer,
-    receiver: Receiver,
-    n: int,
-    make_record: Callable[[KafkaProducer, int], bytes],
-    rate: float | None,
-) -> dict[str, Any]:
-    """Send ``n`` records (paced at ``rate``/s, or flat out) and time their answers."""
-    sent: dict[str, float] = {}
-    start = time.monotonic()
-    burst = max(1, int((rate or 0) / 100))
-    for i in range(n):
-        if rate and i % burst == 0:
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        key = make_record(producer, i)
-        sent[key.decode()] = time.monotonic()
-    producer.flush()
-    receiver.wait_for(list(sent), timeout=60 + n / 500)
-    got = [k for k in sent if k in receiver.arrived]
-    latencies = [(receiver.arrived[k] - sent[k]) * 1000 for k in got]
-    elapsed = max(receiver.arrived[k] for k in got) - min(sent.values()) if got else float("nan")
-    return {
-        "sent": n,
-        "answered": len(got),
-        "per_s": round(len(got) / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 0.50), 2),
-        "p99_ms": round(percentile(latencies, 0.99), 2),
-    }
-
-
-def measure(
-    producer: KafkaProducer, receiver: Receiver, n: int, rate: float, send: Callable[[KafkaProducer, int, str], bytes]
-) -> dict[str, Any]:
-    """Warm up (the consumer side is joined and answering), then a flat-out and a paced run."""
-    warm = drive(producer, receiver, 50, lambda p, i: send(p, i, "w"), rate=100)
-    if warm["answered"] < 50:
-        raise RuntimeError(f"no answers during the warm-up: {warm}")
-    return {
-        "throughput": drive(producer, receiver, n, lambda p, i: send(p, i, "t"), rate=None),
-        "latency": drive(producer, receiver, n, lambda p, i: send(p, i, "l"), rate=rate),
-    }
-
-
-def bench_central(bootstrap: str, n: int, rate: float, workdir: Path) -> dict[str, Any]:
-    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+@contextmanager
+def central_server(bootstrap: str, workdir: Path, cps: int, log_level: str) -> Iterator[tuple[str, str]]:
+    """A Central with ``cps`` available CPs on topics of its own; yields (request, reply) topics."""
+    prefix = evnet.new_prefix(f"c{cps}")
     db = workdir / f"{prefix}db"
-    store = Store(db)
-    with store.transaction():
-        for i in range(2 * n + 10):
-            store.register_cp(f"CP_{i:06d}", CpState.AVAILABLE, True, time.time())
-    store.close()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    central = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "system.cli",
-            "central",
-            "--bootstrap",
-            bootstrap,
-            "--topic-prefix",
-            prefix,
-            "--db",
-            str(db),
-            "--heartbeat-timeout",
-            "86400",
-            "--reservation-ttl",
-            "3600",
-            "--log-level",
-            "WARNING",
-        ],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
-    receiver = Receiver(bootstrap, prefix + Topics.DRIVER_EVENTS, lambda r: decode(r.value).body.request_id)
-    try:
-
-        def request(p: KafkaProducer, i: int, tag: str) -> bytes:
-            rid = f"{tag}{i}"
-            body = AuthorizationRequest(request_id=rid, driver_id=f"{tag}D{i}", cp_id=None)
-            p.send(prefix + Topics.DRIVER_REQUESTS, encode(make(body, "bench")))
-            return rid.encode()
-
-        return measure(producer, receiver, n, rate, request)
-    finally:
-        receiver.close()
-        producer.close()
-        central.terminate()
-        central.wait(timeout=20)
+    evnet.seed_cps(db, cps)
+    evnet.ensure_topics(bootstrap, [prefix + t for t in (*Topics.CENTRAL_INPUTS, Topics.DRIVER_EVENTS)])
+    with evnet.running(evnet.central(workdir, bootstrap, prefix, db, log_level)):
+        yield prefix + Topics.DRIVER_REQUESTS, prefix + Topics.DRIVER_EVENTS
 
 
-def bench_raw(bootstrap: str, n: int, rate: float) -> dict[str, Any]:
-    topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
-    payload = b"x" * 300  # about the size of an authorization request
-
-    def record(p: KafkaProducer, i: int, tag: str) -> bytes:
-        key = f"{tag}{i}".encode()
-        p.send(topic, key=key, value=payload)
-        return key
-
-    producer.send(topic, b"create").get(timeout=30)
-    receiver = Receiver(bootstrap, topic, lambda r: (r.key or b"").decode())
-    try:
-        return measure(producer, receiver, n, rate, record)
-    finally:
-        receiver.close()
-        producer.close()
+@contextmanager
+def echo_server(bootstrap: str, workdir: Path) -> Iterator[tuple[str, str]]:
+    prefix = evnet.new_prefix("raw")
+    topics = (prefix + "requests", prefix + "replies")
+    evnet.ensure_topics(bootstrap, list(topics))
+    echo = Service("echo", [sys.executable, "-m", "benchmarks.echo", bootstrap, *topics], workdir,
+                   env={"PYTHONPATH": str(ROOT)}, stop_timeout=5)
+    with evnet.running(echo):
+        yield topics
 
 
-def median_of(runs: list[dict[str, Any]], part: str, field: str) -> float:
-    return round(statistics.median(r[part][field] for r in runs), 2)
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f: summary([r[f] for r in runs])["median"] for f in FIELDS}
 
 
-def main() -> int:
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def matrix(central: dict[int, dict[int, list[dict[str, Any]]]], raw: dict[int, list[dict[str, Any]]]) -> list[dict]:
+    """One row per (CPs, drivers): Central's and the echo's medians, their ratios, every run."""
+    rows = []
+    for cps, by_drivers in central.items():
+        for n, runs in by_drivers.items():
+            c, r = medians(runs), medians(raw[n])
+            rows.append({"cps": cps, "drivers": n, "central": c, "raw": r,
+                         "ratio_p50": ratio(c["p50_ms"], r["p50_ms"]), "ratio_p99": ratio(c["p99_ms"], r["p99_ms"]),
+                         "central_runs": runs, "raw_runs": raw[n]})
+    return rows
+
+
+def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's goals: >= 1000 auth/s at the largest load, p99 < 50 ms, within 3x raw latency."""
+    peak = max(rows, key=lambda r: r["central"]["per_s"])
+    worst_p99 = max(rows, key=lambda r: r["central"]["p99_ms"] or 0)
+    worst_ratio = max(rows, key=lambda r: r["ratio_p50"] or 0)
+    one = [r for r in rows if r["drivers"] == 1]
+    return [
+        goal(f"Central authorizations/s (best cell: {peak['drivers']} drivers, {peak['cps']} CPs)",
+             peak["central"]["per_s"], ">=", 1000, "/s"),
+        goal(f"Central p99 request->authorization, worst cell ({worst_p99['drivers']} drivers, "
+             f"{worst_p99['cps']} CPs)", worst_p99["central"]["p99_ms"], "<=", 50, " ms"),
+        goal("Central p50 latency / raw, 1 driver (worst of CP counts)",
+             max(r["ratio_p50"] or 0 for r in one), "<=", 3, "x"),
+        goal(f"Central p50 latency / raw, worst cell ({worst_ratio['drivers']} drivers, {worst_ratio['cps']} CPs)",
+             worst_ratio["ratio_p50"], "<=", 3, "x"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bootstrap", default=os.environ.get("EVCHARGE_BOOTSTRAP"))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--rate", type=float, default=1000.0, help="paced rate for the latency run, per s")
-    parser.add_argument("--out", default=str(ROOT / "reports" / "bench" / "central.json"))
-    args = parser.parse_args()
-
-    infra = None
-    bootstrap = args.bootstrap
-    with tempfile.TemporaryDirectory(prefix="bench-central-") as tmp:
-        if not bootstrap:
-            from chaos.backends.factory import make_backend  # the benchmark, not system/, may use the harness
-
-            infra = make_backend("local", brokers=1, workdir=Path(tmp) / "infra")
-            bootstrap = infra.endpoints.internal_bootstrap
-        try:
-            central_runs, raw_runs = [], []
-            for run in range(args.runs):
-                central_runs.append(bench_central(bootstrap, args.requests, args.rate, Path(tmp)))
-                raw_runs.append(bench_raw(bootstrap, args.requests, args.rate))
-                print(f"run {run + 1}: central {central_runs[-1]} raw {raw_runs[-1]}", file=sys.stderr)
-        finally:
-            if infra is not None:
-                infra.down()
-
-    summary = {}
-    for part in ("throughput", "latency"):
-        for field in ("per_s", "p50_ms", "p99_ms"):
-            c, r = median_of(central_runs, part, field), median_of(raw_runs, part, field)
-            summary[f"{part}.{field}"] = {
-                "central": c,
-                "raw": r,
-                "ratio_central_over_raw": round(c / r, 2) if r else None,
-            }
-    result = {
-        "what": "authorizations through evcharge central vs raw kafka-python produce->consume, same broker",
-        "cpu_count": os.cpu_count(),
-        "requests_per_run": args.requests,
-        "paced_rate_per_s": args.rate,
-        "runs": args.runs,
-        "median": summary,
-        "goals": {
-            "authorizations_per_s>=1000": summary["throughput.per_s"]["central"] >= 1000,
-            "p99_ms<50_at_paced_rate": summary["latency.p99_ms"]["central"] < 50,
-        },
-        "central_runs": central_runs,
-        "raw_runs": raw_runs,
-        "bootstrap": "local backend (direct)" if infra is not None else bootstrap,
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per run (after 0.5 s warm-up)")
+    parser.add_argument("--quick", action="store_true", help="1 run of 1.5 s per cell: a smoke run")
+    args = parser.parse_args(argv)
+    runs, seconds = (1, 1.5) if args.quick else (args.runs, args.seconds)
+    central: dict[int, dict[int, list[dict[str, Any]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-central-") as tmp, evnet.local_cluster() as backend:
+        bootstrap, workdir = backend.endpoints.internal_bootstrap, Path(tmp)
+        with echo_server(bootstrap, workdir) as topics:
+            raw = measure(bootstrap, *topics, DRIVERS, runs, seconds, "raw echo")
+        for cps in CPS:
+            with central_server(bootstrap, workdir, cps, "WARNING") as topics:
+                central[cps] = measure(bootstrap, *topics, DRIVERS, runs, seconds, f"central, {cps} CPs")
+        with central_server(bootstrap, workdir, max(CPS), "INFO") as topics:
+            info = measure(bootstrap, *topics, (max(DRIVERS),), runs, seconds, "central at log level INFO")
+    rows = matrix(central, raw)
+    warning_cell = next(r for r in rows if r["cps"] == max(CPS) and r["drivers"] == max(DRIVERS))
+    figures = {
+        "what": "closed-loop authorization requests through evcharge central vs a bare kafka-python echo, "
+                "same broker (direct, no proxy), same client code",
+        "runs": runs, "seconds_per_run": seconds, "matrix": rows,
+        "logging": {"cps": max(CPS), "drivers": max(DRIVERS), "warning": warning_cell["central"],
+                    "info": medians(info[max(DRIVERS)]), "info_runs": info[max(DRIVERS)]},
+        "goal_table": goals(rows),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result["median"], indent=2))
-    print(f"written to {out}")
+    write("central", figures)
+    for r in rows:
+        say(f"{r['cps']:>3} CPs {r['drivers']:>3} drivers: central {r['central']['per_s']:>7}/s "
+            f"p50 {r['central']['p50_ms']} p99 {r['central']['p99_ms']} ms | raw {r['raw']['per_s']:>7}/s "
+            f"p50 {r['raw']['p50_ms']} p99 {r['raw']['p99_ms']} ms | ratio p50 {r['ratio_p50']} p99 {r['ratio_p99']}")
     return 0
 
 

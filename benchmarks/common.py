@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-OUT_DIR = Path(__file__).resolve().parent.parent / "reports" / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "reports" / "bench"
 
 
 def say(message: str) -> None:
@@ -57,6 +58,14 @@ def timed(action: Callable[[], Any]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
+
+
+def goal(figure: str, measured: float | None, op: str, target: float, unit: str = "") -> dict[str, Any]:
+    """One row of the goal table: ``op`` is ``"<="`` or ``">="``; a missing figure never counts as met."""
+    if op not in ("<=", ">="):
+        raise ValueError(f"op must be '<=' or '>=', not {op!r}")
+    met = measured is not None and (measured <= target if op == "<=" else measured >= target)
+    return {"figure": figure, "measured": measured, "goal": f"{op} {target:g}{unit}", "unit": unit, "met": met}
 
 
 def write(name: str, figures: dict[str, Any]) -> Path:

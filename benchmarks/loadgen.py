@@ -1,0 +1,147 @@
+"""A closed-loop load generator: N virtual drivers, each with exactly one request outstanding.
+
+Why closed loop: "N concurrent drivers" means N requests in flight, so throughput and latency are
+two views of the same run (Little's law: throughput ~ N / latency), and a slow server slows the
+offered load instead of piling up an unbounded queue that would make every latency meaningless.
+
+Each virtual driver sends an ``authorization_request`` (any CP) keyed by its id, waits for the
+answer, releases an authorized reservation with a ``stop_request`` (so a small CP pool is not used
+up; same key, so Central handles it before that driver's next request), and asks again, until the
+run's time is up. An answer is an authorization decision, granted or denied ("no CP available" when
+more drivers than CPs hold reservations); both are counted, and granted ones separately.
+
+The same generator drives the raw baseline (``benchmarks/echo.py``), whose "answer" is the request
+itself echoed back: the identical client code on both sides, so the ratio is Central's own cost.
+All times are ``time.monotonic()`` in this one process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from benchmarks.common import percentile
+from system.messages import AuthorizationRequest, StopRequest, encode, make
+
+ANSWER_TYPES = ("authorization_response", "authorization_request")  # Central's answer, or the echo
+
+
+@dataclass
+class RunResult:
+    drivers: int
+    answered: int
+    granted: int
+    lost: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "drivers": self.drivers,
+            "answered": self.answered,
+            "granted": self.granted,
+            "lost": self.lost,
+            "per_s": round(self.answered / self.seconds, 1),
+            "granted_per_s": round(self.granted / self.seconds, 1),
+            "p50_ms": round(percentile(self.latencies_ms, 50), 2) if self.latencies_ms else None,
+            "p99_ms": round(percentile(self.latencies_ms, 99), 2) if self.latencies_ms else None,
+        }
+
+
+class ClosedLoop:
+    """One producer and one reply consumer shared by every virtual driver of a run."""
+
+    def __init__(self, bootstrap: str, request_topic: str, reply_topic: str) -> None:
+        self.request_topic = request_topic
+        # linger 0: the instrument must not add its own batching delay (both sides share it anyway)
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, client_id="bench-loadgen")
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=10, enable_auto_commit=False)
+        partition = TopicPartition(reply_topic, 0)
+        self.consumer.assign([partition])  # no group: no rebalance to wait for
+        self.consumer.seek_to_end(partition)
+        self.consumer.position(partition)
+        self._lock = threading.Lock()
+        self._outstanding: dict[str, tuple[int, int, float]] = {}  # request id -> (driver, seq, sent at)
+        self._tag = ""
+
+    def close(self) -> None:
+        self.producer.close(timeout=5)
+        self.consumer.close()
+
+    def warm_up(self, timeout: float = 60.0) -> None:
+        """Until one request is answered: the server has joined its group and topics exist."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.run(1, 0.5, warm=0.0, tag="warm", drain_timeout=2.0)
+            if result.answered:
+                return
+        raise RuntimeError(f"no answer on {self.request_topic} within {timeout:.0f} s: is the server running?")
+
+    def run(
+        self, drivers: int, seconds: float, warm: float = 0.5, tag: str = "", drain_timeout: float = 30.0
+    ) -> RunResult:
+        """``drivers`` virtual drivers for ``warm + seconds`` s; figures cover the last ``seconds`` only."""
+        self._tag = f"{tag or 'r'}{time.monotonic_ns() % 10**9}"
+        latencies: list[float] = []
+        answered = granted = 0
+        start = time.monotonic()
+        window_start, end = start + warm, start + warm + seconds
+        for d in range(drivers):
+            self._send_request(d, 0)
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                if not self._outstanding or now > end + drain_timeout:
+                    lost = len(self._outstanding)
+                    self._outstanding.clear()
+                    break
+            for records in self.consumer.poll(timeout_ms=50, max_records=5000).values():
+                arrived = time.monotonic()
+                for record in records:
+                    answer = self._answer(record.value)
+                    if answer is None:
+                        continue
+                    driver, seq, sent, reservation_id = answer
+                    if reservation_id:
+                        self._release(driver, reservation_id)
+                    if sent >= window_start and arrived <= end:
+                        latencies.append((arrived - sent) * 1000)
+                        answered += 1
+                        granted += reservation_id is not None
+                    if arrived < end:
+                        self._send_request(driver, seq + 1)
+        return RunResult(drivers, answered, granted, lost, seconds, latencies)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _driver_id(self, driver: int) -> str:
+        return f"{self._tag}-D{driver}"
+
+    def _send_request(self, driver: int, seq: int) -> None:
+        driver_id = self._driver_id(driver)
+        request_id = f"{driver_id}-{seq}"
+        value = encode(make(AuthorizationRequest(request_id=request_id, driver_id=driver_id, cp_id=None), "bench"))
+        with self._lock:
+            self._outstanding[request_id] = (driver, seq, time.monotonic())
+        self.producer.send(self.request_topic, key=driver_id.encode(), value=value)
+
+    def _release(self, driver: int, reservation_id: str) -> None:
+        body = StopRequest(driver_id=self._driver_id(driver), reservation_id=reservation_id)
+        self.producer.send(self.request_topic, key=body.driver_id.encode(), value=encode(make(body, "bench")))
+
+    def _answer(self, raw: bytes) -> tuple[int, int, float, str | None] | None:
+        """(driver, seq, sent at, reservation id if granted) for an answer of this run, else None."""
+        envelope = json.loads(raw)
+        if envelope.get("type") not in ANSWER_TYPES:
+            return None  # e.g. reservation_released after our own stop_request
+        payload = envelope["payload"]
+        with self._lock:
+            pending = self._outstanding.pop(payload["request_id"], None)
+        if pending is None:
+            return None  # an earlier run's straggler
+        granted = payload.get("authorized") and payload.get("reservation_id")
+        return (*pending, granted or None)
