@@ -19,6 +19,7 @@ so one scenario's fault never leaks into the next.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,8 +29,11 @@ import pytest
 
 from chaos.backends.base import Infra
 from chaos.backends.factory import BACKENDS, make_backend
+from chaos.network import DEFAULT_ROLES
 from chaos.report.allure import RunEvidence, attach_run
 from chaos.report.console import SummaryCollector
+from chaos.report.figures import append as append_figures
+from chaos.report.figures import scenario_figures
 from chaos.scenario import Scenario
 
 pytest_plugins = ["chaos.report.pytest_hooks"]
@@ -47,6 +51,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="external backend: a JSON file as printed by `evchaos infra status --json`. Env: EVCHAOS_ENDPOINTS",
     )
     group.addoption(
+        "--chaos-roles", default=os.environ.get("EVCHAOS_ROLES", ",".join(DEFAULT_ROLES)),
+        help="Kafka client roles, comma-separated: each gets its own listener and proxies on every broker "
+        "(default: %(default)s). Env: EVCHAOS_ROLES",
+    )
+    group.addoption(
+        "--chaos-figures", default=os.environ.get("EVCHAOS_FIGURES"),
+        help="append per-scenario figures (wall time, fault time, recovery) as JSON lines to this file",
+    )
+    group.addoption(
         "--chaos-seed", type=int, default=None,
         help="replay exactly the schedule of this seed (printed with every failed verdict)",
     )
@@ -54,6 +67,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--chaos-seeds", type=int, default=int(os.environ.get("EVCHAOS_SEEDS", "5")),
         help="how many seeded random schedules to run (seeds 0..N-1). Env: EVCHAOS_SEEDS",
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    figures = session.config.getoption("--chaos-figures")
+    if figures:
+        Path(figures).unlink(missing_ok=True)  # one run's figures per file
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -72,6 +91,7 @@ def _start(request: pytest.FixtureRequest, brokers: int, name: str) -> Iterator[
             brokers=brokers,
             workdir=workdir,
             endpoints_file=config.getoption("--chaos-endpoints"),
+            roles=tuple(r.strip() for r in config.getoption("--chaos-roles").split(",") if r.strip()),
         )
     except RuntimeError as exc:
         if type(exc).__name__ == "DockerEngineUnavailable":  # the one environment we may skip for
@@ -137,6 +157,7 @@ def chaos_scenario(
     test did not, and publishes the evidence (Allure attachments and labels, the console row).
     """
     made: list[Scenario] = []
+    started = time.monotonic()
 
     def make(
         name: str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None,
@@ -167,6 +188,9 @@ def chaos_scenario(
             logs=scenario.logs, recovery=scenario.recovery,
             components=[s.name for s in scenario.spec.services], workdir=scenario.workdir,
         ))
+        figures_file = request.config.getoption("--chaos-figures")
+        if figures_file:
+            append_figures(figures_file, scenario_figures(scenario, time.monotonic() - started))
         rec = scenario.recovery
         chaos_summary.record(
             scenario.name, scenario.verdicts, recovery=rec.request_recovery if rec else None,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from chaos.backends.base import Infra
+from chaos.network import DEFAULT_ROLES
 
 BACKENDS = ("local", "docker", "external")
 
 
 def make_backend(
     name: str, brokers: int = 1, workdir: Path | None = None, endpoints_file: str | None = None,
+    roles: tuple[str, ...] = DEFAULT_ROLES,
 ) -> Infra:
     """A running backend; the caller owns it and calls ``down()`` when done."""
     if name == "local":
@@ -18,7 +20,7 @@ def make_backend(
         from chaos.install import install
 
         install()
-        backend = LocalBackend.create(workdir or default_workdir(), brokers=brokers)
+        backend = LocalBackend.create(workdir or default_workdir(), brokers=brokers, roles=roles)
         try:
             return backend.up()
         except BaseException:
@@ -35,5 +37,5 @@ def make_backend(
     if name == "docker":
         from chaos.backends.docker import DockerBackend
 
-        return DockerBackend.start(brokers=brokers)
+        return DockerBackend.start(brokers=brokers, roles=roles)
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
