@@ -217,7 +217,7 @@ def attach_run(evidence: RunEvidence) -> None:
     label_scenario(evidence.suite, kinds, [*evidence.components, *targets], evidence.seed)
     attach_verdicts(evidence.verdicts)
     attach_recovery(evidence.recovery)
-    attach_timeline(evidence.history, evidence.workdir)
+    attach_timeline(evidence.history, evidence.workdir, title=evidence.history.meta.get("scenario"))
     if evidence.schedule is not None:
         attach_schedule(evidence.schedule, evidence.seed)
     attach_history(evidence.history)
