@@ -2,104 +2,20 @@
 
 The generic fixtures (``infra``, ``infra3``, ``topic_prefix``, ``chaos_scenario``, ``chaos_seed``)
 come from the ``evchaos`` pytest plugin (``chaos/pytest_plugin.py``), installed with the package.
-This file adds what is specific to our system: its system-under-test spec (which processes, which
-Kafka role each uses, how to tell it is ready, how to read CP states, which invariants hold), and
-the ``ev`` fixture that starts an EV scenario with its driver clients (``scenarios/ev.py``).
+This file wires our system in: ``chaos_spec`` is the EV network's system-under-test spec (built by
+``scenarios/ev_spec.py``: which processes, which Kafka role each uses, how to tell it is ready, how
+to read CP states, which invariants hold), and ``ev`` starts an EV scenario with its driver clients
+(``scenarios/ev.py``).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 import pytest
 
-from chaos.checks import InvariantSpec
-from chaos.network import free_ports
-from chaos.spec import ProbeSpec, ServiceSpec, SystemSpec
-
-CPS = ("CP_001", "CP_002")
-DRIVERS = ("D1", "D2")
-TTL = 5.0
-"""Central's reservation time-to-live in the suites: short, so a stuck reservation shows quickly."""
-
-EV_RULES = InvariantSpec(
-    transient_limits={"reserved": TTL + 3.0},  # TTL + the sweeper's period + sampling slack
-    request_deadline=30.0,
-    request_ops=frozenset({"charge"}),
-    recovery_within=20.0,
-    fresh_request_ops=frozenset({"charge"}),
-    acquire_ops=frozenset(),  # allocation is judged on Central's sessions, placed at their real times
-    acquire_event="acquired",
-    release_ops=frozenset(),
-    release_event="released",
-    holder_field="holder",
-    session_end_event="session_end",
-    ticket_event="ticket",
-    session_field="session",
-)
-
-
-def evcharge(*args: str) -> list[str]:
-    return [sys.executable, "-m", "system.cli", *args]
-
-
-def ev_spec(
-    ttl: float = TTL,
-    variant: str = "fixed",
-    charge_duration: float = 2.0,
-    driver_deadline: float = 25.0,
-    rules: InvariantSpec = EV_RULES,
-) -> SystemSpec:
-    """The EV network as a system under test: Central, two CPs (engine + monitor), two drivers.
-
-    Ports are chosen now, so two specs never collide. ``variant="seed"`` runs the original buggy
-    driver (its producer is created once at start), which the harness must catch.
-    """
-    ports = iter(free_ports(len(CPS) + len(DRIVERS)))
-    env = {
-        "EVCHARGE_BOOTSTRAP": "{bootstrap}",
-        "EVCHARGE_TOPIC_PREFIX": "{topic_prefix}",
-        "EVCHARGE_BACKOFF_MAX": "1",
-        "EVCHARGE_BOOTSTRAP_TIMEOUT": "3",
-        "PYTHONUNBUFFERED": "1",
-    }
-    services = [
-        ServiceSpec(
-            "central", evcharge("central", "--db", "{db}", "--reservation-ttl", str(ttl), "--heartbeat-timeout", "4"),
-            role="central", env=env, ready="log line central starting", ready_timeout=30,
-        )
-    ]
-    for cp in CPS:
-        port = next(ports)
-        services += [
-            ServiceSpec(
-                f"cp-{cp}",
-                evcharge("cp", "--id", cp, "--health-port", str(port), "--charge-duration", str(charge_duration),
-                         "--telemetry-period", "0.5"),
-                role="cp", env=env, ready=f"tcp {port}", ready_timeout=30,
-            ),
-            ServiceSpec(
-                f"monitor-{cp}", evcharge("monitor", "--cp", cp, "--engine-port", str(port), "--period", "0.5"),
-                role="monitor", env=env, ready="log line monitor watching engine", ready_timeout=30,
-            ),
-        ]
-    for driver in DRIVERS:
-        port = next(ports)
-        services.append(
-            ServiceSpec(
-                f"driver-{driver}",
-                evcharge("driver", "--id", driver, "--api-port", str(port), "--variant", variant,
-                         "--request-deadline", str(driver_deadline)),
-                role="driver", env=env, ready=f"http GET http://127.0.0.1:{port}/health", ready_timeout=30,
-            )
-        )
-    return SystemSpec(
-        name="ev-charging" if variant == "fixed" else f"ev-charging ({variant} driver)",
-        services=services,
-        probe=ProbeSpec(query="SELECT cp_id, state FROM cps"),
-        invariants=rules,
-    )
+from chaos.spec import SystemSpec
+from scenarios.ev_spec import ev_spec
 
 
 @pytest.fixture

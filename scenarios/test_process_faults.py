@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EV_RULES, TTL
+from scenarios.ev_spec import EV_RULES, TTL
 from scenarios.flows import serve_and_check
 
 pytestmark = pytest.mark.chaos

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EV_RULES
+from scenarios.ev_spec import EV_RULES
 from scenarios.flows import serve_and_check, start_before_kafka
 
 pytestmark = pytest.mark.chaos
