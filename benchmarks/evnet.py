@@ -74,8 +74,7 @@ def evcharge(
 ) -> Service:
     """An ``evcharge`` process as a harness ``Service`` (own process group, log file, pid file).
 
-    ``module`` lets a benchmark run the same CLI through a wrapper that changes one setting
-    (see ``benchmarks/tuned_cli.py``).
+    ``module`` lets a benchmark run the same CLI through a wrapper module if it ever needs one.
     """
     return Service(
         name=name,

@@ -15,9 +15,19 @@ for ever. Here:
 
 kafka-python settings chosen (its defaults suit long-lived servers, not fast recovery):
 ``bootstrap_timeout_ms`` = our ``bootstrap_timeout`` (3 s, not 30 s) so one attempt never blinds a
-component for long; ``reconnect_backoff_max_ms`` = 1000 (not 30 s) so a healed link is noticed within
-a second; ``delivery_timeout_ms`` = 10 s and ``max_block_ms`` = the bootstrap timeout, so a dead link
-surfaces as a failed future we can retry rather than a long block. acks=all and idempotence stay on.
+component for long; ``reconnect_backoff_max_ms`` = our ``reconnect_backoff_max`` (0.25 s, not 30 s)
+so a healed link is noticed at once; ``delivery_timeout_ms`` = 10 s and ``max_block_ms`` = the
+bootstrap timeout, so a dead link surfaces as a failed future we can retry rather than a long block.
+acks=all and idempotence stay on. But kafka-python 3.0.12's idempotent producer never sends again
+once an in-flight batch has expired (seen on a real broker with SIGSTOP/SIGCONT: the producer stays
+silent after the broker resumes), which is one more reason ``ResilientProducer`` drops and
+re-creates its KafkaProducer after *any* failed future, rather than retrying on the same one: keep it.
+
+Consumers use static group membership (``group_instance_id`` = the group id): every group here has
+exactly one member (Central, one engine, one driver), so when a member is re-created or restarted,
+the broker hands it its partitions at once instead of waiting for the old member's session timeout
+(10 s). The price: two live processes with the same id fence each other, which is a deployment error
+(two Centrals, two engines for one CP) and is logged as such.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import collections
 import contextlib
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,14 +44,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import FencedInstanceIdError, KafkaError
 
 from system.config import KafkaSettings
 from system.messages import Message, encode
 
 log = logging.getLogger("evcharge.kafka")
 
-RECONNECT_BACKOFF_MAX_MS = 1000
+RECONNECT_BACKOFF_MS = 50
 DELIVERY_TIMEOUT_MS = 10_000
 REQUEST_TIMEOUT_MS = 5_000
 
@@ -70,19 +81,33 @@ class OutboxItem:
     key: bytes | None
     value: bytes
     message_id: str
+    partition: int | None = None  # None: chosen by the key, as usual
     enqueued_at: float = field(default_factory=time.monotonic)
     delivered: threading.Event = field(default_factory=threading.Event)
 
 
+METADATA_MAX_AGE_MS = 2_000
+
+
 def common_config(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
+    backoff_max_ms = max(1, int(settings.reconnect_backoff_max * 1000))
     return {
         "bootstrap_servers": settings.bootstrap.split(","),
         "client_id": client_id,
         "bootstrap_timeout_ms": int(settings.bootstrap_timeout * 1000),
-        "reconnect_backoff_ms": 50,
-        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
+        "reconnect_backoff_ms": min(RECONNECT_BACKOFF_MS, backoff_max_ms),
+        "reconnect_backoff_max_ms": backoff_max_ms,
         "request_timeout_ms": REQUEST_TIMEOUT_MS,
+        # Topics are created on first use by whoever writes first; a consumer that subscribed before
+        # that sees no partitions until its next metadata refresh (5 min by default). The chaos suite
+        # caught an engine that missed its start_supply this way after a link cut: refresh often.
+        "metadata_max_age_ms": METADATA_MAX_AGE_MS,
     }
+
+
+def static_member_id(group_id: str) -> str:
+    """The ``group_instance_id`` of a group's only member: the group id in the characters Kafka allows."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", group_id)[:249]
 
 
 def producer_config(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
@@ -92,6 +117,19 @@ def producer_config(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
         "linger_ms": 1,
         "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
         "max_block_ms": int(settings.bootstrap_timeout * 1000),
+    }
+
+
+def consumer_config(settings: KafkaSettings, group_id: str, client_id: str, auto_offset_reset: str) -> dict[str, Any]:
+    return {
+        **common_config(settings, client_id),
+        "group_id": group_id,
+        "group_instance_id": static_member_id(group_id),
+        "enable_auto_commit": False,
+        "auto_offset_reset": auto_offset_reset,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 1_000,
+        "fetch_max_wait_ms": 50,
     }
 
 
@@ -194,7 +232,9 @@ class ResilientProducer:
         futures = []
         try:
             for item in batch:
-                futures.append(self._producer.send(item.topic, key=item.key, value=item.value))
+                futures.append(
+                    self._producer.send(item.topic, key=item.key, value=item.value, partition=item.partition)
+                )
             self._producer.flush(timeout=DELIVERY_TIMEOUT_MS / 1000 + 1)
         except (KafkaError, OSError, AssertionError) as exc:
             log.warning("kafka send failed: %s", exc, extra={"client": self.client_id})
@@ -237,6 +277,19 @@ class ResilientProducer:
                 producer.close(timeout=0)
 
 
+def _sleep_until(deadline: float) -> None:
+    """Wait out an empty poll that came back early.
+
+    While the group coordinator is unknown or the group is rebalancing, kafka-python's ``poll`` can
+    come back at once with nothing; a caller looping on it would then spin a core (seen with py-spy
+    in an engine during a 3-node leader kill). Only empty polls wait, and never past the timeout the
+    caller chose, so records that are flowing are not delayed.
+    """
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
 def _log_commit_failure(_offsets: object, error: object) -> None:
     if isinstance(error, Exception):
         log.warning("offset commit failed (records will be redelivered and deduplicated): %s", error)
@@ -260,44 +313,50 @@ class ResilientConsumer:
     ) -> None:
         self.topics = list(topics)
         self.client_id = client_id
-        config = {
-            **common_config(settings, client_id),
-            "group_id": group_id,
-            "enable_auto_commit": False,
-            "auto_offset_reset": auto_offset_reset,
-            "session_timeout_ms": 10_000,
-            "heartbeat_interval_ms": 1_000,
-            "fetch_max_wait_ms": 50,
-        }
+        config = consumer_config(settings, group_id, client_id, auto_offset_reset)
         self._factory = factory or (lambda: KafkaConsumer(*self.topics, **config))
         self._consumer: Any = None
         self._backoff = Backoff(settings.backoff_min, settings.backoff_max)
         self._retry_at = 0.0
         self.connections = 0  # how many times a consumer was (re-)created; owners watch it
 
-    @property
-    def assigned(self) -> bool:
-        """True once the group gave us partitions: polls can now return records."""
+    def partitions(self, topic: str) -> list[int]:
+        """The partitions of ``topic`` the group gave us, sorted ([] before the first assignment)."""
+        return sorted(tp.partition for tp in self._assignment() if tp.topic == topic)
+
+    def _assignment(self) -> set[Any]:
         if self._consumer is None:
-            return False
+            return set()
         try:
-            return bool(self._consumer.assignment())
+            return set(self._consumer.assignment())
         except Exception:
-            return False
+            return set()
 
     def poll(self, timeout: float, max_records: int = 500) -> list[Any]:
         """Records available within ``timeout`` s; [] (after waiting) when Kafka is unreachable."""
         consumer = self._ensure(timeout)
         if consumer is None:
             return []
+        deadline = time.monotonic() + timeout
         try:
             batches = consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except FencedInstanceIdError as exc:
+            log.error(
+                "another live consumer uses this group's static member id (two processes with one id?): %s",
+                exc,
+                extra={"client": self.client_id},
+            )
+            self._drop()
+            return []
         except (KafkaError, OSError, AssertionError) as exc:
             log.warning("kafka poll failed, re-creating the consumer: %s", exc, extra={"client": self.client_id})
             self._drop()
             return []
         self._backoff.reset()
-        return [record for records in batches.values() for record in records]
+        records = [record for records in batches.values() for record in records]
+        if not records:
+            _sleep_until(deadline)
+        return records
 
     def commit(self, wait: bool = True) -> bool:
         """Commit the positions of everything polled so far; False (logged) if Kafka refused.

@@ -176,6 +176,12 @@ class Heartbeat(Strict):
     detail: str = ""
 
 
+class ClockTick(Strict):
+    """Central's own mark in ``monitor-events``: see ``central/hearing.py``; nobody else sends it."""
+
+    partition: int = Field(ge=0)
+
+
 class CpCommand(Strict):
     action: Literal["stop", "resume"]
     cp_id: str | None = None  # None: every CP
@@ -211,6 +217,7 @@ PAYLOADS: dict[str, type[Strict]] = {
     "charging_completed": ChargingCompleted,
     "ticket": Ticket,
     "heartbeat": Heartbeat,
+    "clock_tick": ClockTick,
     "cp_command": CpCommand,
     "command_result": CommandResult,
     "dead_letter": DeadLetter,

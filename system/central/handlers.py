@@ -99,14 +99,20 @@ class Handlers:
             raise Rejected(f"Central does not accept {message.type!r} messages")
         return self._collect(message, lambda: handler(message.body, now))
 
-    def sweep(self, now: float, check_heartbeats: bool) -> list[Outgoing]:
-        """Periodic duties: release expired reservations; mark CPs whose monitor went silent."""
+    def sweep(self, now: float, heard_up_to: float | None) -> list[Outgoing]:
+        """Periodic duties: release expired reservations; mark CPs whose monitor went silent.
+
+        Silence is measured at ``heard_up_to`` (see ``central/hearing.py``), not at ``now``: a CP is
+        disconnected only if no heartbeat of its monitor was consumed in the ``heartbeat_timeout``
+        before the point up to which Central is known to have heard everything. None: not known
+        yet, so no CP is judged.
+        """
 
         def run() -> None:
             for reservation in self.store.expired_reservations(now):
                 self._release(reservation, "reservation_expired", now)
-            if check_heartbeats:
-                for cp_id in self.store.stale_cps(now - self.config.heartbeat_timeout):
+            if heard_up_to is not None:
+                for cp_id in self.store.stale_cps(heard_up_to - self.config.heartbeat_timeout):
                     self._apply(cp_id, CpEvent.MONITOR_LOST, "cp_disconnected", now)
 
         return self._collect(None, run)

@@ -14,9 +14,10 @@ go out twice; every consumer dedups). Batching is also where the throughput come
 and one producer flush per batch, not per message.
 
 Sweeps (reservation TTL, monitor heartbeats) run between batches in the same thread, so SQLite
-has a single writer. Heartbeat timeouts only count while Central itself can hear Kafka; when it
-(re)gains its partitions every monitor gets a fresh grace period, so a Central restart or a
-Central-side network cut does not mark every CP disconnected.
+has a single writer. Heartbeat silence is measured on Central's "heard-up-to" clock, advanced by the
+ticks Central publishes into ``monitor-events`` and consumes back (``hearing.py``), so a Central
+restart or a Central-side network cut never marks a CP disconnected for heartbeats Central did not
+hear yet; the ticks are filtered out here, before the processor.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from dataclasses import dataclass
 
 from system.central.handlers import CentralConfig, Outgoing
+from system.central.hearing import HeardClock
 from system.central.processor import Processor
 from system.central.store import Store
 from system.config import KafkaSettings
@@ -41,6 +43,7 @@ class LoopConfig:
     max_records: int = 2000
     poll_timeout: float = 0.1
     sweep_interval: float = 0.5
+    tick_interval: float = 0.5
     processed_retention: float = 24 * 3600.0
 
 
@@ -64,8 +67,8 @@ class Central:
         self.consumer = consumer or ResilientConsumer(
             kafka, [kafka.topic(t) for t in Topics.CENTRAL_INPUTS], kafka.group("central"), "central"
         )
+        self.hearing = HeardClock(kafka.topic(Topics.MONITOR_EVENTS), self.loop.tick_interval, config.source)
         self.stopping = threading.Event()
-        self._was_assigned = False
         self._next_sweep = 0.0
         self.handled = 0
 
@@ -85,29 +88,26 @@ class Central:
         records = self.consumer.poll(self.loop.poll_timeout, self.loop.max_records)
         if records:
             now = time.time()
+            inputs = [record for record in records if not self.hearing.observe(record, now)]
             with self.store.transaction():
-                for record in records:
+                for record in inputs:
                     self._queue(
                         self.processor.process(record.value, now, record.topic, record.partition, record.offset)
                     )
-            self.handled += len(records)
+            self.handled += len(inputs)
             self._deliver_outbox()
             self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
         self._sweep_if_due()
 
     def _sweep_if_due(self) -> None:
         now = time.time()
-        assigned = self.consumer.assigned
-        if assigned and not self._was_assigned:
-            with self.store.transaction():
-                self.store.grant_heartbeat_grace(now)
-            log.info("central hears kafka: monitors get a fresh heartbeat grace period")
-        self._was_assigned = assigned
+        partitions = self.consumer.partitions(self.hearing.topic)
+        self.producer.send_raw(self.hearing.ticks_due(now, partitions))
         if now < self._next_sweep:
             return
         self._next_sweep = now + self.loop.sweep_interval
         with self.store.transaction():
-            self._queue(self.processor.handlers.sweep(now, check_heartbeats=assigned))
+            self._queue(self.processor.handlers.sweep(now, self.hearing.heard_up_to(partitions)))
             self.store.prune_processed(now - self.loop.processed_retention)
         self._deliver_outbox()
 

@@ -208,16 +208,15 @@ class Store:
         return row[0] if row else None
 
     def stale_cps(self, before: float) -> list[str]:
-        """CPs whose monitor has not been heard since ``before`` and are not yet marked."""
+        """CPs whose monitor has not been heard since ``before`` and are not yet marked.
+
+        ``last_heartbeat`` is when Central *consumed* the latest heartbeat (its wall clock), which is
+        what the heard-up-to rule in ``central/hearing.py`` compares against."""
         rows = self.conn.execute(
             "SELECT cp_id FROM cps WHERE last_heartbeat < ? AND state NOT IN ('disconnected', 'stopped')",
             (before,),
         )
         return [r[0] for r in rows]
-
-    def grant_heartbeat_grace(self, now: float) -> None:
-        """Treat every monitor as just heard: used when Central (re)gains its view of Kafka."""
-        self.conn.execute("UPDATE cps SET last_heartbeat=? WHERE last_heartbeat < ?", (now, now))
 
     # -- drivers, reservations, sessions ---------------------------------------------------------
     def touch_driver(self, driver_id: str, now: float) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaos.cli import main
-from chaos.install import InstallError
+from chaos.install import InstallError, cache_home
 from chaos.report import html
 
 pytest_plugins = ["pytester"]
@@ -30,9 +30,13 @@ def test_missing_node_names_the_version_needed(monkeypatch: pytest.MonkeyPatch) 
         html.check_node()
 
 
+REAL_CACHE = cache_home()  # read at import: pytester moves HOME to a scratch folder for the test
+
+
 def test_report_is_built_from_a_real_allure_run(
-    pytester: pytest.Pytester, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pytester: pytest.Pytester, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EVCHAOS_HOME", str(REAL_CACHE))  # the installed Allure, not a fresh npm install
     if shutil.which("node") is None:
         pytest.fail("node is needed to build the report (Node.js 20+)")
     pytester.makepyfile(

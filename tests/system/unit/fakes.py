@@ -33,6 +33,7 @@ class FakeBroker:
     """Records what reached 'Kafka'; ``fail_next`` sends fail; ``down`` makes construction fail."""
 
     records: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+    partitions: list[int | None] = field(default_factory=list)  # the partition asked for, per record
     fail_next: int = 0
     down: bool = False
     constructed: int = 0
@@ -55,12 +56,15 @@ class FakeProducer:
     def __init__(self, broker: FakeBroker) -> None:
         self.broker = broker
 
-    def send(self, topic: str, key: bytes | None = None, value: bytes = b"") -> FakeFuture:
+    def send(
+        self, topic: str, key: bytes | None = None, value: bytes = b"", partition: int | None = None
+    ) -> FakeFuture:
         with self.broker.lock:
             if self.broker.fail_next > 0:
                 self.broker.fail_next -= 1
                 return FakeFuture(False)
             self.broker.records.append((topic, key, value))
+            self.broker.partitions.append(partition)
             return FakeFuture(True)
 
     def flush(self, timeout: float | None = None) -> None:

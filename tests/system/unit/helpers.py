@@ -36,8 +36,13 @@ class CentralHarness:
         return self.send_message(make(body, source))
 
     def sweep(self, check_heartbeats: bool = True) -> list[Outgoing]:
+        """Sweep at ``now``, as if Central had heard everything up to ``now`` (if heartbeats are checked)."""
+        return self.sweep_heard(self.now if check_heartbeats else None)
+
+    def sweep_heard(self, heard_up_to: float | None) -> list[Outgoing]:
+        """Sweep at ``now`` with heartbeats judged up to ``heard_up_to`` (None: not judged)."""
         with self.store.transaction():
-            return self.processor.handlers.sweep(self.now, check_heartbeats)
+            return self.processor.handlers.sweep(self.now, heard_up_to)
 
     def state(self, cp_id: str) -> str:
         cp = self.store.cp(cp_id)

@@ -24,6 +24,16 @@ def test_environment_is_the_fallback_for_flags(monkeypatch):
     assert build_parser().parse_args(["central", "--reservation-ttl", "3"]).reservation_ttl == 3
 
 
+def test_reconnect_backoff_cap_defaults_to_a_quarter_second_and_can_be_set(monkeypatch):
+    from system.config import kafka_settings
+
+    assert kafka_settings(build_parser().parse_args(["driver"])).reconnect_backoff_max == 0.25
+    monkeypatch.setenv("EVCHARGE_RECONNECT_BACKOFF_MAX", "1")
+    assert kafka_settings(build_parser().parse_args(["cp"])).reconnect_backoff_max == 1.0
+    args = build_parser().parse_args(["central", "--reconnect-backoff-max", "0.1"])
+    assert kafka_settings(args).reconnect_backoff_max == 0.1
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -31,6 +41,7 @@ def test_environment_is_the_fallback_for_flags(monkeypatch):
         ["cp", "--health-port", "99999"],
         ["driver", "--variant", "nope"],
         ["command", "stop"],
+        ["monitor", "--reconnect-backoff-max", "0"],
     ],
 )
 def test_bad_flags_are_refused_with_a_message(argv, capsys):

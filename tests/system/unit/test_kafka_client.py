@@ -54,3 +54,61 @@ def test_outbox_is_bounded_and_drops_the_oldest():
     wait_for(lambda: producer.pending() == 0)
     assert [m.body.cp_id for m in broker.messages()] == ["CP_002", "CP_003", "CP_004"]
     producer.close()
+
+
+def test_a_record_for_a_given_partition_is_sent_to_it():
+    broker = FakeBroker()
+    producer = fake_producer(broker)
+    from system.kafka_client import OutboxItem
+
+    items = [OutboxItem("t.x", None, b"{}", "m1", partition=2), OutboxItem("t.x", b"k", b"{}", "m2")]
+    producer.send_raw(items)
+    assert producer.wait_delivered(items, timeout=5)
+    assert broker.partitions == [2, None]
+    producer.close()
+
+
+def test_consumers_are_static_members_and_the_reconnect_cap_comes_from_the_settings():
+    from dataclasses import replace
+
+    from system.kafka_client import consumer_config, static_member_id
+
+    from .fakes import FAST
+
+    config = consumer_config(replace(FAST, reconnect_backoff_max=0.02), "t.driver-D:1", "c", "earliest")
+    assert config["group_instance_id"] == static_member_id("t.driver-D:1") == "t.driver-D_1"
+    assert (config["reconnect_backoff_ms"], config["reconnect_backoff_max_ms"]) == (20, 20)
+    assert consumer_config(FAST, "g", "c", "earliest")["reconnect_backoff_max_ms"] == 250
+
+
+class EarlyConsumer:
+    """A KafkaConsumer whose poll comes back at once (coordinator unknown), with ``records`` if any."""
+
+    def __init__(self, records: list[object]) -> None:
+        self.records = records
+        self.polls = 0
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[str, list[object]]:
+        self.polls += 1
+        return {"tp": self.records} if self.records else {}
+
+    def assignment(self) -> set[object]:
+        return set()
+
+
+def test_an_empty_poll_that_returns_early_waits_out_its_timeout_and_records_do_not_wait():
+    import time
+
+    from system.kafka_client import ResilientConsumer
+
+    from .fakes import FAST
+
+    empty = EarlyConsumer([])
+    consumer = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=lambda: empty)
+    started = time.monotonic()
+    while time.monotonic() - started < 0.5:
+        assert consumer.poll(0.1) == []
+    assert empty.polls <= 6  # not a spin: about one kafka poll per 0.1 s
+    flowing = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=lambda: EarlyConsumer(["r"]))
+    started = time.monotonic()
+    assert flowing.poll(1.0) == ["r"] and time.monotonic() - started < 0.5
