@@ -22,7 +22,7 @@ from chaos.checks import InvariantSpec, run_checks
 from chaos.checks.base import Verdict
 from chaos.checks.measures import Recovery, recovery
 from chaos.faults import FaultContext
-from chaos.faults.base import BaseFault
+from chaos.faults.base import BaseFault, applied
 from chaos.history import History, Operation, StateSampler
 from chaos.nemesis import Schedule, ScheduleRunner
 from chaos.spec import SystemSpec
@@ -94,20 +94,8 @@ class Scenario:
     @contextmanager
     def fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> Iterator[BaseFault]:
         """Apply one fault for the duration of the block; it is healed in ``finally`` and recorded."""
-        fault = self.faults.make_fault(kind, target, dict(params or {}))
-        window = self.history.fault_start(fault.label, kind, target, dict(params or {}))
-        error: str | None = None
-        try:
-            fault.apply()
+        with applied(self.faults.make_fault(kind, target, dict(params or {})), self.history) as fault:
             yield fault
-        finally:
-            try:
-                fault.heal()
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                raise
-            finally:
-                self.history.fault_end(window, error=error)
 
     def run_schedule(self, schedule: Schedule) -> Schedule:
         """Run a fault timeline to its end (heals in ``finally``); return the schedule that really ran."""

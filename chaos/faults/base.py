@@ -16,15 +16,17 @@ in ``describe()`` and implements ``_apply()`` with ``self.on_heal(...)`` after (
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from chaos.faults.params import FaultSpecError, Param, validate_params
 
 if TYPE_CHECKING:
     from chaos.faults.context import FaultContext
+    from chaos.history import History
 
-__all__ = ["BaseFault", "FaultError", "FaultSpecError", "Param", "Undo"]
+__all__ = ["BaseFault", "FaultError", "FaultSpecError", "Param", "Undo", "applied"]
 
 
 class FaultError(RuntimeError):
@@ -119,3 +121,23 @@ class BaseFault:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind} on {self.target!r} {self.params} active={self.active}>"
+
+
+@contextmanager
+def applied(fault: BaseFault, history: History | None = None) -> Iterator[BaseFault]:
+    """``with applied(fault, history):`` the fault is active inside, healed in ``finally``, and, with a
+    history, recorded as a fault window (a failed heal is recorded in the window, then raised)."""
+    window = history.fault_start(fault.label, fault.kind, fault.target, dict(fault.params)) if history else None
+    error: str | None = None
+    try:
+        fault.apply()
+        yield fault
+    finally:
+        try:
+            fault.heal()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if history is not None and window is not None:
+                history.fault_end(window, error=error)

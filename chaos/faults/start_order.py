@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from chaos.backends.base import Lifecycle
-from chaos.faults.base import BaseFault, Param
+from chaos.faults.base import BaseFault, Param, applied
 from chaos.faults.context import FaultContext
 from chaos.faults.params import FaultSpecError
 from chaos.history import History
@@ -75,21 +75,9 @@ def started_early(
     With a ``history``, the fault window is recorded like the nemesis runner records it.
     """
     fault = ctx.make_fault(f"before-{before}", service, params)
-    window = history.fault_start(fault.name, fault.kind, fault.target, fault.params) if history else None
     started = time.monotonic()
-    error = None
-    try:
-        fault.apply()
+    with applied(fault, history):
         yield fault
         remaining = lead - (time.monotonic() - started)
         if remaining > 0:
             time.sleep(remaining)  # the head start is the fault itself, not a wait for a condition
-    finally:
-        try:
-            fault.heal()
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            if history is not None and window is not None:
-                history.fault_end(window, error=error)
