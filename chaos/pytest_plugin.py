@@ -71,7 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     figures = session.config.getoption("--chaos-figures")
-    if figures:
+    if figures and not hasattr(session.config, "workerinput"):  # the controller, not each xdist worker
         Path(figures).unlink(missing_ok=True)  # one run's figures per file
 
 

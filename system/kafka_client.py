@@ -48,6 +48,7 @@ from kafka.errors import FencedInstanceIdError, KafkaError
 
 from system.config import KafkaSettings
 from system.messages import Message, encode
+from system.topics import ensure_topics
 
 log = logging.getLogger("evcharge.kafka")
 
@@ -131,6 +132,12 @@ def consumer_config(settings: KafkaSettings, group_id: str, client_id: str, auto
         "heartbeat_interval_ms": 1_000,
         "fetch_max_wait_ms": 50,
     }
+
+
+def new_consumer(topics: list[str], config: dict[str, Any]) -> KafkaConsumer:
+    """Create the topics if needed (see ``system.topics``), then the consumer subscribed to them."""
+    ensure_topics(config, topics)
+    return KafkaConsumer(*topics, **config)
 
 
 ProducerFactory = Callable[[], Any]
@@ -314,7 +321,7 @@ class ResilientConsumer:
         self.topics = list(topics)
         self.client_id = client_id
         config = consumer_config(settings, group_id, client_id, auto_offset_reset)
-        self._factory = factory or (lambda: KafkaConsumer(*self.topics, **config))
+        self._factory = factory or (lambda: new_consumer(self.topics, config))
         self._consumer: Any = None
         self._backoff = Backoff(settings.backoff_min, settings.backoff_max)
         self._retry_at = 0.0

@@ -8,9 +8,12 @@ recorded, so plain unit-test sessions stay quiet.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 import pytest
 
-from chaos.report.console import SummaryCollector, format_table
+from chaos.report.console import SummaryCollector, SummaryRow, format_table
 
 SUMMARY_KEY = pytest.StashKey[SummaryCollector]()
 
@@ -37,3 +40,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.write_sep("=", "chaos summary")
     for line in format_table(rows).splitlines():
         terminalreporter.write_line(line)
+
+
+# -- pytest-xdist: rows recorded in workers travel to the controller, which prints the one table --
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["chaos_rows"] = [asdict(row) for row in summary_of(session.config).rows]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    collector = summary_of(node.config)
+    for row in getattr(node, "workeroutput", {}).get("chaos_rows", []):
+        collector.add(SummaryRow(**row))
