@@ -11,13 +11,15 @@ defaults (-1), so the same code fits a one-broker laptop and a three-node cluste
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 
 log = logging.getLogger("evcharge.kafka")
+METADATA_WAIT_S = 10.0
 
 
 def ensure_topics(config: dict[str, Any], topics: Iterable[str]) -> None:
@@ -37,5 +39,13 @@ def ensure_topics(config: dict[str, Any], topics: Iterable[str]) -> None:
             log.info("kafka topics created", extra={"topics": missing})
         except TopicAlreadyExistsError:
             pass  # another component created them first
+        # Creation returns before brokers serve the topic's metadata. A consumer that joins its group
+        # before that gets no partitions, and as a static group member it is not rebalanced when they
+        # appear (its subscription did not change): wait until metadata shows every topic.
+        deadline = time.monotonic() + METADATA_WAIT_S
+        while not set(wanted) <= set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(f"topics {missing} created but not in metadata after {METADATA_WAIT_S} s")
+            time.sleep(0.05)
     finally:
         admin.close()
