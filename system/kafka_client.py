@@ -48,7 +48,7 @@ from kafka.errors import FencedInstanceIdError, KafkaError
 
 from system.config import KafkaSettings
 from system.messages import Message, encode
-from system.topics import ensure_topics
+from system.topics import ensure_topics, wait_for_partitions
 
 log = logging.getLogger("evcharge.kafka")
 
@@ -137,7 +137,13 @@ def consumer_config(settings: KafkaSettings, group_id: str, client_id: str, auto
 def new_consumer(topics: list[str], config: dict[str, Any]) -> KafkaConsumer:
     """Create the topics if needed (see ``system.topics``), then the consumer subscribed to them."""
     ensure_topics(config, topics)
-    return KafkaConsumer(*topics, **config)
+    consumer = KafkaConsumer(*topics, **config)
+    try:
+        wait_for_partitions(consumer, topics)
+    except BaseException:
+        consumer.close(autocommit=False)
+        raise
+    return consumer
 
 
 ProducerFactory = Callable[[], Any]

@@ -49,3 +49,19 @@ def ensure_topics(config: dict[str, Any], topics: Iterable[str]) -> None:
             time.sleep(0.05)
     finally:
         admin.close()
+
+
+def wait_for_partitions(consumer: Any, topics: Iterable[str]) -> None:
+    """Block until ``consumer``'s own metadata lists partitions for every topic (bounded).
+
+    The group leader assigns partitions from its own metadata at the first join; if that metadata
+    does not know a topic yet, the topic gets no owner, and a static group member is never
+    rebalanced afterwards (its subscription did not change). Seen in CI: a Central that joined
+    10 ms after creating its topics consumed nothing, ever. So the first poll waits for metadata.
+    """
+    wanted = list(topics)
+    deadline = time.monotonic() + METADATA_WAIT_S
+    while not all(consumer.partitions_for_topic(topic) for topic in wanted):
+        if time.monotonic() > deadline:
+            raise KafkaTimeoutError(f"no partition metadata for {wanted} after {METADATA_WAIT_S} s")
+        time.sleep(0.05)
