@@ -104,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start_1_broker_s": repeat("cold start, 1 broker", runs, lambda: cold_start(1)),
         "cold_start_3_nodes_s": repeat("cold start, 3 nodes", runs, lambda: cold_start(3)),
         "proxy": proxy_overhead(runs),
-        "cds_archive": default_installation().cds_archive.exists(),
     }
     figures["goal_table"] = [
         goal("Cold start, 1 broker (median)", figures["cold_start_1_broker_s"]["median"], "<=", 5.0, " s"),

@@ -28,6 +28,10 @@ def cmd_install(args: argparse.Namespace) -> int:
     from chaos.install import install
 
     install(force=args.force)
+    if args.report:
+        from chaos.report.html import install_allure
+
+        install_allure(force=args.force)
     return 0
 
 
@@ -109,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = infra_sub.add_parser("install", help="resolve Kafka jars and build Toxiproxy into the cache")
     p.add_argument("--force", action="store_true", help="reinstall even if already installed")
+    p.add_argument("--report", action="store_true", help="also install the Allure 3 command line (npm)")
     p.set_defaults(func=cmd_install)
 
     p = infra_sub.add_parser("up", help="start brokers and Toxiproxy in the background")

@@ -49,11 +49,6 @@ class Installation:
         return str(self.kafka_libs / "*")
 
     @property
-    def cds_archive(self) -> Path:
-        """JVM class-data-sharing archive for the broker: trained once, cuts broker start time."""
-        return self.kafka_dir / "kafka-broker.jsa"
-
-    @property
     def toxiproxy_bin(self) -> Path:
         return self.home / f"toxiproxy-{versions.TOXIPROXY_VERSION}" / "toxiproxy-server"
 

@@ -126,9 +126,8 @@ def broker_service(inst: Installation, topology: Topology, node_id: int, workdir
     def ready() -> bool:
         return len(fetch_metadata(internal, timeout=1.0).brokers) >= expected
 
-    cds = [f"-XX:SharedArchiveFile={inst.cds_archive}", "-Xshare:auto"] if inst.cds_archive.exists() else []
     argv = [
-        "java", *JVM_OPTS, *cds,
+        "java", *JVM_OPTS,
         f"-Dlog4j2.configurationFile={workdir / 'log4j2.properties'}",
         "-cp", inst.kafka_classpath, "kafka.Kafka", str(config),
     ]

@@ -157,7 +157,6 @@ def chaos_scenario(
     test did not, and publishes the evidence (Allure attachments and labels, the console row).
     """
     made: list[Scenario] = []
-    started = time.monotonic()
 
     def make(
         name: str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None,
@@ -177,22 +176,35 @@ def chaos_scenario(
         return scenario
 
     yield make
+    unasserted: list[str] = []
     for scenario in made:
-        scenario.stop()
-        if not scenario.verdicts:
-            scenario.judge()
-        scenario.history.close()
-        attach_run(RunEvidence(
-            suite=request.node.module.__name__.rsplit(".", 1)[-1] if request.node.module else "chaos",
-            history=scenario.history, verdicts=scenario.verdicts, schedule=scenario.schedule,
-            logs=scenario.logs, recovery=scenario.recovery,
-            components=[s.name for s in scenario.spec.services], workdir=scenario.workdir,
-        ))
-        figures_file = request.config.getoption("--chaos-figures")
-        if figures_file:
-            append_figures(figures_file, scenario_figures(scenario, time.monotonic() - started))
-        rec = scenario.recovery
-        chaos_summary.record(
-            scenario.name, scenario.verdicts, recovery=rec.request_recovery if rec else None,
-            healed=rec is not None and rec.heal_t is not None, seed=scenario.seed,
-        )
+        try:
+            scenario.stop()
+        finally:  # one scenario's failure to stop must not leave the next one's processes running
+            publish(request, scenario, chaos_summary)
+        if scenario.failed and not scenario.asserted:
+            unasserted.append(scenario.name)
+    if unasserted:
+        pytest.fail(f"scenario(s) {unasserted} broke invariants the test never asserted "
+                    "(call scenario.assert_invariants()); see the verdicts in the report", pytrace=False)
+
+
+def publish(request: pytest.FixtureRequest, scenario: Scenario, summary: SummaryCollector) -> None:
+    """Judge (if the test did not), close the history, attach the evidence, record the figures and row."""
+    if not scenario.verdicts:
+        scenario.judge()
+    scenario.history.close()
+    attach_run(RunEvidence(
+        suite=request.node.module.__name__.rsplit(".", 1)[-1] if request.node.module else "chaos",
+        history=scenario.history, verdicts=scenario.verdicts, schedule=scenario.schedule,
+        logs=scenario.logs, recovery=scenario.recovery,
+        components=[s.name for s in scenario.spec.services], workdir=scenario.workdir,
+    ))
+    figures_file = request.config.getoption("--chaos-figures")
+    if figures_file:
+        append_figures(figures_file, scenario_figures(scenario, time.monotonic() - scenario.created))
+    rec = scenario.recovery
+    summary.record(
+        scenario.name, scenario.verdicts, recovery=rec.request_recovery if rec else None,
+        healed=rec is not None and rec.heal_t is not None, seed=scenario.seed,
+    )

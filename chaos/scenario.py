@@ -50,6 +50,8 @@ class Scenario:
         values: Mapping[str, str] | None = None,
     ) -> None:
         self.name, self.spec, self.infra, self.workdir, self.seed = name, spec, infra, workdir, seed
+        self.created = time.monotonic()
+        self.asserted = False
         workdir.mkdir(parents=True, exist_ok=True)
         self.invariants = (invariants or spec.invariants).with_overrides(seed=seed)
         self.history = History(
@@ -153,11 +155,11 @@ class Scenario:
         return [v for v in self.verdicts if not v.ok]
 
     def assert_invariants(self) -> None:
-        """Judge (if not done) and fail with every broken invariant's verdict and the replay seed."""
-        if not self.verdicts:
-            self.judge()
+        """Judge and fail with every broken invariant's verdict and the replay seed."""
+        self.judge()  # again if judged before: events may have been recorded since
+        self.asserted = True
         if self.failed:
-            lines = "\n".join(f"  - {v.message}" for v in self.failed)
+            lines = "\n".join(f"  - [{v.invariant}] {v.message}" for v in self.failed)
             replay = ""
             if self.schedule is not None:
                 replay = (

@@ -79,6 +79,10 @@ class Charge:
             self.history.fail(self._op, f"the driver's API refused the request: {exc}")
             self.done.set()
             return self
+        if "request_id" not in answer:
+            self.history.fail(self._op, f"the driver's API answered without a request id: {answer}")
+            self.done.set()
+            return self
         self.request_id = answer["request_id"]
         self._observe(answer)
         self._thread = threading.Thread(target=self._follow, name=f"follow-{self.request_id}", daemon=True)
@@ -100,7 +104,7 @@ class Charge:
                     self._end("unknown", "the driver no longer knows this request (it was restarted)")
                     return
                 last_error = f"HTTP {exc.code}"
-            except (OSError, ValueError) as exc:  # the driver may be killed or paused by a fault
+            except (OSError, ValueError, KeyError) as exc:  # killed or paused by a fault, or a bad answer
                 last_error = f"{type(exc).__name__}: {exc}"
             self.done.wait(POLL)
 

@@ -60,8 +60,12 @@ def wait_for_partitions(consumer: Any, topics: Iterable[str]) -> None:
     10 ms after creating its topics consumed nothing, ever. So the first poll waits for metadata.
     """
     wanted = list(topics)
+    cluster = consumer._cluster  # the cache the assignor reads; kafka-python has no public accessor
     deadline = time.monotonic() + METADATA_WAIT_S
-    while not all(consumer.partitions_for_topic(topic) for topic in wanted):
+    # Poll the cache and ask the client's I/O thread for fresh metadata: unlike
+    # ``partitions_for_topic``, this never blocks without a deadline if the link drops meanwhile.
+    while not all(cluster.partitions_for_topic(topic) for topic in wanted):
         if time.monotonic() > deadline:
             raise KafkaTimeoutError(f"no partition metadata for {wanted} after {METADATA_WAIT_S} s")
+        cluster.request_update()
         time.sleep(0.05)

@@ -34,7 +34,7 @@ def test_the_seed_driver_leaves_its_cp_reserved_and_the_harness_says_so(ev):
         run_driver_before_kafka(ev, "seed")
     message = str(failure.value)
     assert "CP_001 reserved for" in message and "(limit 8 s)" in message, message
-    assert "transient" in message or "reserved" in message, message
+    assert "transient-state-limit" in message, message
 
 
 def test_the_fixed_driver_passes_the_same_scenario(ev):
