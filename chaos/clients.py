@@ -12,11 +12,12 @@ and hide recovery time, so the harness's own clients (probes, the toy system, te
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 FAST = {
     "reconnect_backoff_ms": 50,
@@ -62,3 +63,19 @@ def create_topic(
         pass
     finally:
         admin.close()
+
+
+def send_until_acked(producer: KafkaProducer, topic: str, value: bytes, within: float, attempt: float = 5.0) -> None:
+    """Send ``value`` again and again until one send is acknowledged, for at most ``within`` seconds.
+
+    After a heal a client reconnects on its own schedule; this is how a test waits for that, on the
+    real outcome (an acknowledged write) rather than a sleep. Raises TimeoutError with the last error.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            producer.send(topic, value).get(timeout=attempt)
+            return
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no send to {topic} acknowledged within {within:g} s (last: {exc!r})") from exc

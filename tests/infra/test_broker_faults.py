@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from kafka.errors import KafkaError
 
@@ -67,14 +65,7 @@ def test_sigstop_makes_clients_time_out_and_sigcont_recovers(infra, topic_prefix
         with pytest.raises(KafkaError):
             producer.send(topic, b"during").get(timeout=10)
         broker.resume()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                producer.send(topic, b"after").get(timeout=5)
-                break
-            except KafkaError:
-                if time.monotonic() > deadline:
-                    raise
+        clients.send_until_acked(producer, topic, b"after", within=30)
     finally:
         producer.close(timeout=2)
 

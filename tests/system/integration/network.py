@@ -5,7 +5,6 @@ and the driver's HTTP API."""
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import sys
 import time
@@ -15,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos.network import free_ports
 from chaos.service import Service
 from system.cp.health import ask
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
