@@ -34,7 +34,7 @@ def consumer_config(settings: KafkaSettings) -> dict[str, object]:
         "auto_offset_reset": "earliest",
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 1_000,
-        "fetch_max_wait_ms": 50,
+        "fetch_max_wait_ms": 500,
     }
 
 

@@ -12,6 +12,10 @@ more drivers than CPs hold reservations); both are counted, and granted ones sep
 
 The same generator drives the raw baseline (``benchmarks/echo.py``), whose "answer" is the request
 itself echoed back: the identical client code on both sides, so the ratio is Central's own cost.
+A granted authorization costs two messages each way (the request and its answer, the release and
+its notice), so against the echo ``release_fraction`` sends that share of answers a release too,
+which the echo also echoes: the load generator and the server then carry the same traffic as in
+the Central run they are compared with, and only the server's own work differs.
 All times are ``time.monotonic()`` in this one process.
 """
 
@@ -83,10 +87,15 @@ class ClosedLoop:
         raise RuntimeError(f"no answer on {self.request_topic} within {timeout:.0f} s: is the server running?")
 
     def run(
-        self, drivers: int, seconds: float, warm: float = 0.5, tag: str = "", drain_timeout: float = 30.0
+        self, drivers: int, seconds: float, warm: float = 0.5, tag: str = "", drain_timeout: float = 30.0,
+        release_fraction: float = 0.0,
     ) -> RunResult:
-        """``drivers`` virtual drivers for ``warm + seconds`` s; figures cover the last ``seconds`` only."""
+        """``drivers`` virtual drivers for ``warm + seconds`` s; figures cover the last ``seconds`` only.
+
+        ``release_fraction``: the share of ungranted answers (the echo's) followed by a release anyway.
+        """
         self._tag = f"{tag or 'r'}{time.monotonic_ns() % 10**9}"
+        credit = 0.0
         latencies: list[float] = []
         answered = granted = 0
         start = time.monotonic()
@@ -107,8 +116,10 @@ class ClosedLoop:
                     if answer is None:
                         continue
                     driver, seq, sent, reservation_id = answer
-                    if reservation_id:
-                        self._release(driver, reservation_id)
+                    credit += 0.0 if reservation_id else release_fraction
+                    if reservation_id or credit >= 1.0:
+                        credit -= 0.0 if reservation_id else 1.0
+                        self._release(driver, reservation_id or "echo")
                     if sent >= window_start and arrived <= end:
                         latencies.append((arrived - sent) * 1000)
                         answered += 1

@@ -69,6 +69,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    workers = getattr(config.option, "numprocesses", None)  # pytest-xdist's -n, when it is installed
+    if config.getoption("--chaos-backend") == "external" and workers not in (None, 0):
+        raise pytest.UsageError(
+            f"--chaos-backend external with -n {workers}: the workers would share one cluster, and one "
+            "worker's broker faults would break the other's scenarios. Run with -n 0 (EVCHAOS_WORKERS=0), "
+            "or use the local or docker backend, which start a cluster per worker."
+        )
+    config.addinivalue_line(
+        "markers", "chaos_long(seconds): a scenario far longer than the others, about this many seconds; "
+        "long ones run first, longest first, so parallel workers (pytest-xdist -n N) end together "
+        "instead of one finishing a long scenario alone",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long scenarios first, longest first; the rest keep their order (the sort is stable)."""
+
+    def expected_seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("chaos_long")
+        return 0.0 if marker is None else float(marker.args[0] if marker.args else 1.0)
+
+    items.sort(key=expected_seconds, reverse=True)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     figures = session.config.getoption("--chaos-figures")
     if figures and not hasattr(session.config, "workerinput"):  # the controller, not each xdist worker

@@ -107,7 +107,7 @@ class Scenario:
         return ran
 
     # -- waiting ---------------------------------------------------------------------------------
-    def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, every: float = 0.1) -> T:
+    def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, every: float = 0.05) -> T:
         """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
         deadline = time.monotonic() + timeout
         last_error = ""

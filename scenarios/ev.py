@@ -20,13 +20,40 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chaos.scenario import Scenario
 
 FAILED_STATES = frozenset({"denied", "failed", "cancelled"})
-POLL = 0.1
+POLL = 0.05
+FRESH_CHARGE_S = 0.2
+"""Seconds of energy the fresh request after the heal asks for."""
+
+
+def in_parallel(waits: list[Callable[[], object]]) -> None:
+    """Run independent waits together (each in its own thread); re-raise the first failure.
+
+    Waiting for the CPs and for each driver one after another cost their sum on every scenario's
+    start; together they cost the longest.
+    """
+    errors: list[BaseException] = []
+
+    def run(wait: Callable[[], object]) -> None:
+        try:
+            wait()
+        except BaseException as exc:  # handed to the caller below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in waits[1:]]
+    for thread in threads:
+        thread.start()
+    run(waits[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 class DriverClient:
@@ -204,8 +231,16 @@ class EvScenario:
         Faults that stall only one direction of a link need a connected client: a client still
         connecting needs both directions for its handshake.
         """
-        for client in self.drivers.values():
-            self.scenario.wait_for(f"{client.service} lists CPs", lambda c=client: c.api("/cps", timeout=10), timeout)
+        def lists_cps(client: DriverClient) -> Callable[[], object]:
+            return lambda: self.scenario.wait_for(
+                f"{client.service} lists CPs", lambda: client.api("/cps", timeout=10), timeout
+            )
+
+        in_parallel([lists_cps(client) for client in self.drivers.values()])
+
+    def ready(self, warm: bool = False, timeout: float = 30.0) -> None:
+        """Every CP registered ``available`` and (with ``warm``) every driver connected, waited for together."""
+        in_parallel([lambda: self.wait_cps(timeout=timeout), *([lambda: self.warm_drivers(timeout)] if warm else [])])
 
     def wait_cp(self, cp: str, state: str, timeout: float = 30.0) -> None:
         self.scenario.wait_for(f"{cp} {state}", lambda: self.scenario.states().get(cp) == state, timeout)
@@ -218,17 +253,20 @@ class EvScenario:
 
         return self.scenario.wait_for("a driver with no charge under way", idle, timeout)
 
-    def fresh_charge(self, driver: str | None = None, timeout: float = 30.0) -> Charge:
-        """After the last heal: a new request, which must be served (this is what recovery measures).
+    def fresh_charge(self, driver: str | None = None, timeout: float = 30.0, wait: bool = True) -> Charge:
+        """After the last heal: a new, short request, which must be served (this is what recovery measures).
 
-        Waits until it is served or ``timeout`` passes, and never raises: whether it was served in
-        time is the recovery check's verdict, not this client's.
+        Short (``FRESH_CHARGE_S``): it proves the network serves again end to end, ticket included,
+        and its length is paid by every scenario. With ``wait``, waits until it is served or
+        ``timeout`` passes, and never raises: whether it was served in time is the recovery check's
+        verdict, not this client's.
         """
-        charge = self.charge(driver or self.idle_driver())
-        try:
-            charge.wait({"charging", "completed"}, timeout)
-        except (AssertionError, TimeoutError) as exc:
-            self.history.note("fresh request not served", error=str(exc))
+        charge = self.charge(driver or self.idle_driver(), duration_s=FRESH_CHARGE_S)
+        if wait:
+            try:
+                charge.wait({"charging", "completed"}, timeout)
+            except (AssertionError, TimeoutError) as exc:
+                self.history.note("fresh request not served", error=str(exc))
         return charge
 
     def finish(self, timeout: float = 30.0) -> None:

@@ -42,7 +42,7 @@ def evcharge(*args: str) -> list[str]:
 def ev_spec(
     ttl: float = TTL,
     variant: str = "fixed",
-    charge_duration: float = 2.0,
+    charge_duration: float = 0.5,
     driver_deadline: float = 25.0,
     rules: InvariantSpec = EV_RULES,
 ) -> SystemSpec:
@@ -71,7 +71,7 @@ def ev_spec(
             ServiceSpec(
                 f"cp-{cp}",
                 evcharge("cp", "--id", cp, "--health-port", str(port), "--charge-duration", str(charge_duration),
-                         "--telemetry-period", "0.5"),
+                         "--telemetry-period", str(min(0.5, charge_duration / 2))),
                 role="cp", env=env, ready=f"tcp {port}", ready_timeout=30,
             ),
             ServiceSpec(

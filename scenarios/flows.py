@@ -57,10 +57,14 @@ def start_before_kafka(run: EvScenario, role: str | None, lead: float, cp: str =
 
 
 def serve_and_check(run: EvScenario, charge: Charge, cp: str = "CP_001", timeout: float = 45.0) -> None:
-    """After the heal: the charge is served (or its CP visibly stuck), a fresh one is served, all checks hold."""
+    """After the heal: the charge is served (or its CP visibly stuck), a fresh one is served, all checks hold.
+
+    The fresh request goes out at once, beside the charge that lived through the fault: time to
+    recovery is then heal -> served, not heal -> the old charge's end -> served.
+    """
     limit = run.scenario.invariants.transient_limits.get("reserved", 10.0)
+    run.fresh_charge(wait=False)
     run.wait_for("the charge served, or its CP stuck", lambda: served_or_stuck(run, charge, cp, limit + 1), timeout)
-    run.fresh_charge()
     run.finish()
 
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.chaos
 
 @pytest.mark.parametrize("kind", ["kill", "pause"])
 def test_broker_fault_mid_session(ev, kind):
-    run = ev(f"broker {kind} mid-session", charge_duration=4.0)
+    run = ev(f"broker {kind} mid-session", charge_duration=2.0)
     run.start()
     run.wait_cps()
     charge = run.charge("D1", "CP_001")
@@ -22,8 +22,9 @@ def test_broker_fault_mid_session(ev, kind):
     serve_and_check(run, charge)
 
 
+@pytest.mark.chaos_long(20)  # and it starts a 3-node cluster first
 def test_leader_killed_in_three_nodes(ev, infra3):
-    run = ev("leader SIGKILL (3 nodes)", cluster=infra3, charge_duration=4.0)
+    run = ev("leader SIGKILL (3 nodes)", cluster=infra3, charge_duration=2.0)
     run.start()
     run.wait_cps()
     charge = run.charge("D1", "CP_001")

@@ -18,7 +18,6 @@ pytestmark = pytest.mark.chaos
 def test_link_cut(ev, role, step):
     run = ev(f"{role} link cut {step}")
     run.start()
-    run.wait_cps()
-    run.warm_drivers()
+    run.ready(warm=True)
     charge = cut_at_step(run, role, step)
     serve_and_check(run, charge)

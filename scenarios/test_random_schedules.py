@@ -38,6 +38,7 @@ def keep_charging(run: EvScenario, stop: threading.Event) -> None:
             pass
 
 
+@pytest.mark.chaos_long(20)
 def test_random_schedule(ev, chaos_seed):
     schedule = generate(chaos_seed, MENU, faults=(2, 4), duration=(1.0, 4.0), gap=(0.5, 2.0), quiet=3.0,
                         name=f"random schedule seed {chaos_seed}")

@@ -24,7 +24,7 @@ def test_component_starts_before_kafka(ev, role):
     serve_and_check(run, charge)
 
 
-@pytest.mark.parametrize("lead", [5.0, 40.0], ids=["5s", "40s"])
+@pytest.mark.parametrize("lead", [5.0, pytest.param(40.0, marks=pytest.mark.chaos_long(50))], ids=["5s", "40s"])
 def test_kafka_arrives_late(ev, lead):
     # the request is made while Kafka is away: its deadline must outlast the wait
     run = ev(f"kafka {lead:g} s late", driver_deadline=lead + 20,

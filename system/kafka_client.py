@@ -130,7 +130,10 @@ def consumer_config(settings: KafkaSettings, group_id: str, client_id: str, auto
         "auto_offset_reset": auto_offset_reset,
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 1_000,
-        "fetch_max_wait_ms": 50,
+        # A fetch returns as soon as a record arrives, so this bounds only how often an idle consumer
+        # asks again: 50 ms cost every idle service and the broker twice the CPU for no latency gain
+        # (measured on a scenario's 7 processes at rest: 15% of a core -> 7.6%, broker 11.6% -> 8.6%).
+        "fetch_max_wait_ms": 500,
     }
 
 

@@ -1,32 +1,57 @@
 """Per-scenario figures as JSON lines: what the suite-cost and time-to-recovery benchmarks read.
 
-One line per scenario: its wall time, the time it deliberately spent with faults active (so
-``overhead = wall - faults`` is what the harness itself costs), time to recovery, the fault kinds
-and the verdict. Written by the pytest plugin with ``--chaos-figures FILE``.
+One line per scenario: its wall time, the time it deliberately spent under faults, time to
+recovery, the fault kinds and the verdict. ``overhead = wall - deliberate`` is what the harness
+itself costs: starting the system, the requests before and after, judging, publishing. Deliberate
+time is every fault window, and for a schedule its whole timeline from first step to the end of its
+quiet period (the gaps between faults and the quiet period are part of what it plays), counted once
+where they overlap. Written by the pytest plugin with ``--chaos-figures FILE``.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from chaos.checks.views import fault_windows
+from chaos.history import History
 from chaos.scenario import Scenario
 
 _lock = threading.Lock()
 
 
-def scenario_figures(scenario: Scenario, wall: float) -> dict[str, Any]:
-    windows = fault_windows(scenario.history)
-    spans = sorted((w.start, w.end if w.end is not None else scenario.history.end) for w in windows)
-    faults = 0.0
+def union_length(spans: Iterable[tuple[float, float]]) -> float:
+    """Total length covered by ``spans``: overlapping spans are counted once."""
+    total = 0.0
     covered_to = float("-inf")
-    for start, end in spans:  # the union of the windows: overlapping faults are waited out once
+    for start, end in sorted(spans):
         if end > covered_to:
-            faults += end - max(start, covered_to)
+            total += end - max(start, covered_to)
             covered_to = end
+    return total
+
+
+def schedule_spans(history: History) -> list[tuple[float, float]]:
+    """(start, end) of each schedule run: from its ``planned`` record to its ``ran`` record."""
+    spans, started = [], None
+    for event in history.events:
+        if event["type"] == "schedule" and event.get("phase") == "planned":
+            started = event["t"]
+        elif event["type"] == "schedule" and event.get("phase") == "ran" and started is not None:
+            spans.append((started, event["t"]))
+            started = None
+    return spans
+
+
+def scenario_figures(scenario: Scenario, wall: float) -> dict[str, Any]:
+    history = scenario.history
+    windows = fault_windows(history)
+    fault_spans = [(w.start, w.end if w.end is not None else history.end) for w in windows]
+    faults = union_length(fault_spans)
+    deliberate = union_length([*fault_spans, *schedule_spans(history)])
     rec = scenario.recovery
     return {
         "scenario": scenario.name,
@@ -35,7 +60,8 @@ def scenario_figures(scenario: Scenario, wall: float) -> dict[str, Any]:
         "failed": sorted({v.invariant for v in scenario.failed}),
         "wall_s": round(wall, 3),
         "fault_s": round(faults, 3),
-        "overhead_s": round(wall - faults, 3),
+        "deliberate_s": round(deliberate, 3),
+        "overhead_s": round(wall - deliberate, 3),
         "fault_kinds": sorted({w.kind for w in windows}),
         "recovery_s": None if rec is None else rec.request_recovery,
     }

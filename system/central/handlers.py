@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from system.central.ids import fast_id
 from system.central.store import Reservation, Session, Store
 from system.messages import (
     AuthorizationRequest,
@@ -40,7 +41,6 @@ from system.messages import (
     Ticket,
     Topics,
     make,
-    new_id,
 )
 from system.pricing import DEFAULT_PRICE_EUR_KWH, cost_eur
 from system.states import BUSY, UNAVAILABLE_REASON, CpEvent, CpState, InvalidTransition
@@ -132,6 +132,7 @@ class Handlers:
             self.config.source,
             correlation_id=cause.envelope.correlation_id if cause else None,
             causation_id=cause.message_id if cause else None,
+            message_id=fast_id(),
         )
         self._out.append(Outgoing(topic, key, message))
 
@@ -142,8 +143,8 @@ class Handlers:
     # -- drivers ---------------------------------------------------------------------------------
     def on_authorization_request(self, req: AuthorizationRequest, now: float) -> None:
         self.store.touch_driver(req.driver_id, now)
-        reason = self._denial_reason(req)
-        if reason is not None:
+        cp_id, reason = self._choose_cp(req)
+        if cp_id is None:
             log.info("authorization denied", extra={"reason": reason})
             self._to_driver(
                 AuthorizationResponse(
@@ -151,12 +152,10 @@ class Handlers:
                 ),
             )
             return
-        cp_id = req.cp_id or self.store.first_available_cp()
-        assert cp_id is not None  # _denial_reason checked it
         self.store.transition(cp_id, CpEvent.RESERVE, now)
         log.info("authorized: CP reserved", extra={"cp_id": cp_id, "ttl_s": self.config.reservation_ttl})
         reservation = Reservation(
-            new_id(),
+            fast_id(),
             req.request_id,
             req.driver_id,
             cp_id,
@@ -177,15 +176,16 @@ class Handlers:
             ),
         )
 
-    def _denial_reason(self, req: AuthorizationRequest) -> str | None:
+    def _choose_cp(self, req: AuthorizationRequest) -> tuple[str | None, str | None]:
+        """(the CP to reserve, None), or (None, why the request is denied)."""
         if self.store.driver_busy(req.driver_id):
-            return "driver_already_charging"
+            return None, "driver_already_charging"
         if req.cp_id is None:
-            return None if self.store.first_available_cp() else "no_cp_available"
+            cp_id = self.store.first_available_cp()
+            return (cp_id, None) if cp_id else (None, "no_cp_available")
         cp = self.store.cp(req.cp_id)
-        if cp is None:
-            return "unknown_cp"
-        return UNAVAILABLE_REASON.get(cp.state)
+        reason = "unknown_cp" if cp is None else UNAVAILABLE_REASON.get(cp.state)
+        return (None, reason) if reason else (req.cp_id, None)
 
     def on_charging_started(self, msg: ChargingStarted, now: float) -> None:
         reservation = self._own_reservation(msg.reservation_id, msg.driver_id, msg.cp_id)
@@ -205,7 +205,7 @@ class Handlers:
         self.store.transition(msg.cp_id, CpEvent.START, now)
         self.store.set_reservation_status(reservation.reservation_id, "used")
         session = Session(
-            new_id(),
+            fast_id(),
             reservation.reservation_id,
             msg.driver_id,
             msg.cp_id,
@@ -354,7 +354,7 @@ class Handlers:
         )
 
     def _close_session(self, s: Session, kwh: float, duration: float, reason: str, now: float) -> None:
-        ticket_id = new_id()
+        ticket_id = fast_id()
         price = cost_eur(kwh, s.price_eur_kwh)
         log.info(
             "session closed, ticket issued",

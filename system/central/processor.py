@@ -53,11 +53,10 @@ class Processor:
             session_id=getattr(body, "session_id", None),
             reservation_id=getattr(body, "reservation_id", None),
         ):
-            if self.store.already_processed(message.message_id):
+            if not self.store.mark_processed(message.message_id, now):
                 self.duplicates += 1
                 log.info("duplicate message ignored")
                 return []
-            self.store.mark_processed(message.message_id, now)
             try:
                 with self.store.savepoint():
                     out = self.handlers.handle(message, now)

@@ -1,20 +1,30 @@
-"""Central's main loop: poll a batch, apply it in one transaction, send, then commit offsets.
+"""Central's main loop: poll a batch, apply it in one transaction, commit offsets, send the replies.
 
 The order is what makes a crash at any point safe:
 
 1. ``poll`` up to ``max_records`` records (enable_auto_commit is off).
-2. One SQLite transaction applies them all and writes every reply to the ``outbox`` table.
-3. The outbox rows are sent and we wait until Kafka acknowledged each one.
-4. Offsets are committed (asynchronously: a lost commit only means redelivery, which dedup absorbs;
-   a synchronous commit on clean shutdown).
+2. One SQLite transaction applies them all and writes every reply to the ``outbox`` table. The same
+   transaction deletes the outbox rows of earlier batches that Kafka has acknowledged by now.
+3. The replies are handed to the producer, which sends them in order (``seq`` order) in the
+   background; offsets are committed (asynchronously: a lost commit only means redelivery, which
+   dedup absorbs; a synchronous commit on clean shutdown). The loop goes on with the next batch
+   without waiting for the acknowledgements.
 
-Killed between 2 and 3: the replies are still in the outbox table and are sent at the next start.
-Killed between 3 and 4: the records are redelivered and skipped by ``message_id`` (the replies may
-go out twice; every consumer dedups). Batching is also where the throughput comes from: one commit
-and one producer flush per batch, not per message.
+Why not waiting for the acks is as safe as waiting was: a reply leaves the ``outbox`` table only in
+a transaction that starts after Kafka acknowledged it (step 2 of a later batch, or a sweep), and at
+every start Central sends whatever rows are still there before it consumes anything. So a crash at
+any point loses no reply: rows committed but not yet acknowledged are sent again at the next start.
+Some may then go out twice (sent, acknowledged, not yet deleted), exactly as before when a crash
+came between the acks and the offset commit; every consumer dedups by ``message_id``. Offsets are
+still committed only after the transaction that applied the records and stored their replies, so a
+record whose effects are lost is always redelivered. What waiting for the acks cost was a broker
+round trip per batch during which Central did nothing; now that round trip overlaps the next batch.
+The replies in flight are bounded (``LoopConfig.max_unacked``): beyond that, the loop waits for
+Kafka as before, so an unreachable broker still stops Central from consuming ever more work.
 
 Sweeps (reservation TTL, monitor heartbeats) run between batches in the same thread, so SQLite
-has a single writer. Heartbeat silence is measured on Central's "heard-up-to" clock, advanced by the
+has a single writer (WAL checkpoints run on a thread of their own but write no data: see
+``checkpoint.py``). Heartbeat silence is measured on Central's "heard-up-to" clock, advanced by the
 ticks Central publishes into ``monitor-events`` and consumes back (``hearing.py``), so a Central
 restart or a Central-side network cut never marks a CP disconnected for heartbeats Central did not
 hear yet; the ticks are filtered out here, before the processor.
@@ -22,11 +32,14 @@ hear yet; the ticks are filtered out here, before the processor.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import threading
 import time
 from dataclasses import dataclass
 
+from system.central.checkpoint import Checkpointer
 from system.central.handlers import CentralConfig, Outgoing
 from system.central.hearing import HeardClock
 from system.central.processor import Processor
@@ -45,6 +58,9 @@ class LoopConfig:
     sweep_interval: float = 0.5
     tick_interval: float = 0.5
     processed_retention: float = 24 * 3600.0
+    max_unacked: int = 10_000
+    """Replies sent but not yet acknowledged before the loop waits for Kafka (well under the
+    producer's in-memory bound, so none is ever dropped from it)."""
 
 
 class Central:
@@ -70,17 +86,21 @@ class Central:
         self.hearing = HeardClock(kafka.topic(Topics.MONITOR_EVENTS), self.loop.tick_interval, config.source)
         self.stopping = threading.Event()
         self._next_sweep = 0.0
+        self._unacked: collections.deque[tuple[int, OutboxItem]] = collections.deque()  # (seq, item), seq order
         self.handled = 0
 
     def run(self) -> None:
         """Serve until ``stopping`` is set (SIGTERM/SIGINT in the CLI)."""
         log.info("central starting", extra={"db": self.store.path, "topics": self.consumer.topics})
-        self._deliver_outbox()  # replies committed before a crash, never sent
-        while not self.stopping.is_set():
-            self.step()
+        with Checkpointer(self.store):
+            self.resend_outbox()  # replies committed before a crash (or a stop), maybe never sent
+            while not self.stopping.is_set():
+                self.step()
         self.consumer.commit(wait=True)
         self.consumer.close()
         self.producer.close()
+        with self.store.transaction():
+            self._forget_acknowledged()  # what did not make it stays for the next start
         log.info("central stopped", extra={"handled": self.handled})
 
     def step(self) -> None:
@@ -89,15 +109,32 @@ class Central:
         if records:
             now = time.time()
             inputs = [record for record in records if not self.hearing.observe(record, now)]
+            items: list[tuple[int, OutboxItem]] = []
             with self.store.transaction():
+                self._forget_acknowledged()
                 for record in inputs:
-                    self._queue(
-                        self.processor.process(record.value, now, record.topic, record.partition, record.offset)
-                    )
+                    outgoing = self.processor.process(record.value, now, record.topic, record.partition, record.offset)
+                    if outgoing:
+                        items.extend(self._queue(outgoing))
             self.handled += len(inputs)
-            self._deliver_outbox()
+            self._send(items)
             self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
+            self._wait_below(self.loop.max_unacked)
         self._sweep_if_due()
+
+    def resend_outbox(self) -> None:
+        """Send every row of the outbox table, wait for Kafka's acks, then delete them.
+
+        Run at start, before anything is consumed: the rows are replies committed by an earlier
+        run that were never acknowledged (or acknowledged but not yet deleted: sent twice, deduped)."""
+        rows = self.store.outbox_pending()
+        if not rows:
+            return
+        log.info("sending replies left in the outbox", extra={"pending": len(rows)})
+        self._send([(r.seq, OutboxItem(r.topic, _key(r.key), r.value, r.message_id)) for r in rows])
+        if self._wait_below(0):
+            with self.store.transaction():
+                self._forget_acknowledged()
 
     def _sweep_if_due(self) -> None:
         now = time.time()
@@ -107,30 +144,52 @@ class Central:
             return
         self._next_sweep = now + self.loop.sweep_interval
         with self.store.transaction():
-            self._queue(self.processor.handlers.sweep(now, self.hearing.heard_up_to(partitions)))
+            self._forget_acknowledged()
+            items = self._queue(self.processor.handlers.sweep(now, self.hearing.heard_up_to(partitions)))
             self.store.prune_processed(now - self.loop.processed_retention)
-        self._deliver_outbox()
+        self._send(items)
 
-    def _queue(self, outgoing: list[Outgoing]) -> None:
-        """Write replies to the outbox table (inside the caller's transaction)."""
+    def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, OutboxItem]]:
+        """Write replies to the outbox table (inside the caller's transaction); returns what to send
+        once it commits, built from the very bytes stored (serialised once, never read back)."""
+        items = []
         for out in outgoing:
-            self.store.outbox_add(
-                self.kafka.topic(out.topic),
-                out.key,
-                out.message.envelope.model_dump_json().encode(),
-                out.message.message_id,
-            )
+            topic, message_id = self.kafka.topic(out.topic), out.message.message_id
+            value = out.message.envelope.model_dump_json().encode()
+            seq = self.store.outbox_add(topic, out.key, value, message_id)
+            items.append((seq, OutboxItem(topic, _key(out.key), value, message_id)))
+        return items
 
-    def _deliver_outbox(self) -> None:
-        """Send every outbox row and wait for Kafka's acks; then drop the rows."""
-        rows = self.store.outbox_pending()
-        if not rows:
-            return
-        items = [OutboxItem(r.topic, r.key.encode() if r.key else None, r.value, r.message_id) for r in rows]
-        self.producer.send_raw(items)
-        while not self.producer.wait_delivered(items, timeout=1.0):
+    def _send(self, items: list[tuple[int, OutboxItem]]) -> None:
+        """Hand committed replies to the producer (call only after their transaction committed)."""
+        if items:
+            self._unacked.extend(items)
+            self.producer.send_raw(item for _, item in items)
+
+    def _forget_acknowledged(self) -> None:
+        """Delete (inside the caller's transaction) the outbox rows Kafka has acknowledged.
+
+        The producer delivers in order, so the acknowledged replies are a prefix of ``_unacked``; the
+        rows up to the last of them go. Should the transaction roll back, the rows are still there
+        and are only sent again at the next start (consumers dedup)."""
+        last = None
+        while self._unacked and self._unacked[0][1].delivered.is_set():
+            last = self._unacked.popleft()[0]
+        if last is not None:
+            self.store.outbox_delete_through(last)
+
+    def _wait_below(self, limit: int) -> bool:
+        """Block until at most ``limit`` replies are unacknowledged; False if stopping first."""
+        excess = len(self._unacked) - limit
+        if excess <= 0:
+            return True
+        oldest = [item for _, item in itertools.islice(self._unacked, excess)]
+        while not self.producer.wait_delivered(oldest, timeout=1.0):
             if self.stopping.is_set():
-                return  # rows stay in the table; the next start sends them
+                return False  # rows stay in the table; the next start sends them
             log.warning("waiting for kafka to accept central's replies", extra={"pending": self.producer.pending()})
-        with self.store.transaction():
-            self.store.outbox_delete_through(rows[-1].seq)
+        return True
+
+
+def _key(key: str | None) -> bytes | None:
+    return key.encode() if key else None

@@ -22,6 +22,9 @@ from pathlib import Path
 
 from system.states import CpEvent, CpState, next_state
 
+PRUNE_BATCH = 10_000
+"""At most this many ``processed`` rows are deleted per prune (see ``Store.prune_processed``)."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cps (
     cp_id TEXT PRIMARY KEY,
@@ -44,6 +47,9 @@ CREATE TABLE IF NOT EXISTS reservations (
 );
 CREATE INDEX IF NOT EXISTS reservations_driver ON reservations(driver_id, status);
 CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations(status, expires_at);
+-- Only active rows (at most one per CP): finding a CP's reservation stays O(log n) however many
+-- reservations the table has accumulated, and costs no index entry for used/released rows.
+CREATE INDEX IF NOT EXISTS reservations_cp_active ON reservations(cp_id) WHERE status='active';
 CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY,
     reservation_id TEXT NOT NULL UNIQUE,
@@ -69,6 +75,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS processed (message_id TEXT PRIMARY KEY, processed_at REAL NOT NULL);
+-- Pruning runs every sweep (0.5 s); without this index every prune scanned the whole table, which
+-- grows by one row per message consumed.
+CREATE INDEX IF NOT EXISTS processed_at ON processed(processed_at);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
@@ -170,11 +179,23 @@ class Store:
     def already_processed(self, message_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM processed WHERE message_id=?", (message_id,)).fetchone() is not None
 
-    def mark_processed(self, message_id: str, now: float) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO processed VALUES (?, ?)", (message_id, now))
+    def mark_processed(self, message_id: str, now: float) -> bool:
+        """Record ``message_id``; True if it is new, False if it was processed already.
 
-    def prune_processed(self, older_than: float) -> int:
-        return self.conn.execute("DELETE FROM processed WHERE processed_at < ?", (older_than,)).rowcount
+        One statement does both the check and the mark: inside the caller's transaction (the write
+        lock is held from BEGIN IMMEDIATE) nothing can come between them."""
+        return self.conn.execute("INSERT OR IGNORE INTO processed VALUES (?, ?)", (message_id, now)).rowcount == 1
+
+    def prune_processed(self, older_than: float, limit: int = PRUNE_BATCH) -> int:
+        """Forget up to ``limit`` ids processed before ``older_than`` (oldest first).
+
+        The bound keeps one sweep short after a long downtime, when a whole backlog expires at once;
+        the next sweeps take the rest."""
+        return self.conn.execute(
+            "DELETE FROM processed WHERE rowid IN"
+            " (SELECT rowid FROM processed WHERE processed_at < ? ORDER BY processed_at LIMIT ?)",
+            (older_than, limit),
+        ).rowcount
 
     # -- charging points -------------------------------------------------------------------------
     def cp(self, cp_id: str) -> Cp | None:
@@ -321,11 +342,14 @@ class Store:
         return self.conn.execute("SELECT COUNT(*) FROM tickets WHERE session_id=?", (session_id,)).fetchone()[0]
 
     # -- transactional outbox --------------------------------------------------------------------
-    def outbox_add(self, topic: str, key: str | None, value: bytes, message_id: str) -> None:
-        self.conn.execute(
+    def outbox_add(self, topic: str, key: str | None, value: bytes, message_id: str) -> int:
+        """Queue a reply; returns its ``seq`` (replies go out, and are deleted, in ``seq`` order)."""
+        cursor = self.conn.execute(
             "INSERT INTO outbox (topic, key, value, message_id) VALUES (?, ?, ?, ?)",
             (topic, key, value, message_id),
         )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     def outbox_pending(self) -> list[OutboxRow]:
         rows = self.conn.execute("SELECT seq, topic, key, value, message_id FROM outbox ORDER BY seq")

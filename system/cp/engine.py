@@ -74,11 +74,18 @@ class Engine:
         self.health.start()
         self.inbox.start()
         log.info("engine ready", extra={"health_port": self.health.port})
-        while not self.stopping.wait(self.config.telemetry_period):
+        while not self.stopping.wait(self._until_next_tick(time.monotonic())):
             self.tick(time.monotonic())
         self.inbox.stop()
         self.health.close()
         self.producer.close()
+
+    def _until_next_tick(self, now: float) -> float:
+        """The telemetry period, or less when the supply ends sooner: a charge ends when it is due,
+        not up to one period later (a 1 s charge used to last up to 1.5 s with a 0.5 s period)."""
+        supply = self.supply
+        period = self.config.telemetry_period
+        return period if supply is None else max(0.0, min(period, supply.remaining(now)))
 
     # -- commands from Central -------------------------------------------------------------------
     def on_message(self, message: Message) -> None:

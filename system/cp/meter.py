@@ -33,6 +33,10 @@ class Supply:
     def done(self, now: float) -> bool:
         return self.duration_s is not None and now >= self.started + self.duration_s
 
+    def remaining(self, now: float) -> float:
+        """Seconds until the supply is done (infinite for an open-ended one)."""
+        return float("inf") if self.duration_s is None else max(0.0, self.started + self.duration_s - now)
+
     def elapsed(self, now: float) -> float:
         return (now if self.duration_s is None else min(now, self.started + self.duration_s)) - self.started
 

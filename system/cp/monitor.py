@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from system.config import KafkaSettings
@@ -18,6 +19,9 @@ from system.kafka_client import ResilientProducer
 from system.messages import Heartbeat, Topics, make
 
 log = logging.getLogger("evcharge.monitor")
+
+RECHECK = 0.1
+"""Seconds between health questions while the engine is KO (see ``Monitor.wait_next_beat``)."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,27 @@ class Monitor:
 
     def run(self) -> None:
         log.info("monitor watching engine", extra={"port": self.config.engine_port})
-        while True:
-            self.beat()
-            if self.stopping.wait(self.config.period):
-                break
+        while not self.stopping.is_set():
+            self.wait_next_beat(self.beat())
         self.producer.close(drain_timeout=1.0)
 
-    def beat(self) -> None:
+    def wait_next_beat(self, ok: bool) -> None:
+        """Wait one period; while the engine is KO, ask it again every ``RECHECK`` s and return as
+        soon as it answers OK, so that its recovery is reported at once.
+
+        A monitor often starts a moment before its engine listens, and an engine comes back after a
+        fault: its CP would show ``fault`` until the next beat, up to a whole period, for nothing.
+        Only the asking is more frequent; heartbeats still go out once a period (or on recovery).
+        """
+        deadline = time.monotonic() + self.config.period
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.stopping.wait(remaining if ok else min(RECHECK, remaining)):
+                return
+            if not ok and engine_health(self.config.engine_host, self.config.engine_port, RECHECK)[0]:
+                return
+
+    def beat(self) -> bool:
+        """Ask the engine and send one heartbeat saying what it answered; returns whether it is OK."""
         ok, detail = engine_health(self.config.engine_host, self.config.engine_port, self.config.period / 2)
         if ok != self._last_ok:
             log.log(
@@ -65,3 +83,4 @@ class Monitor:
             self._last_ok = ok
         message = make(Heartbeat(cp_id=self.config.cp_id, engine_ok=ok, detail=detail[:200]), self.source)
         self.producer.send(self.kafka.topic(Topics.MONITOR_EVENTS), message, key=self.config.cp_id)
+        return ok

@@ -61,3 +61,16 @@ def test_a_forced_ko_ends_the_supply_and_the_health_port_says_so(engine_and_brok
     wait_for(lambda: engine.producer.pending() == 0)
     assert broker.messages()[-1].body.reason == "engine_fault"
     assert engine.on_health_line("OK") == "OK"
+
+
+def test_the_engine_wakes_when_a_supply_is_due_not_a_telemetry_period_later(engine_and_broker):
+    engine, _ = engine_and_broker
+    period = engine.config.telemetry_period
+    assert engine._until_next_tick(0.0) == period  # idle: the telemetry cadence
+    start(engine, duration=period * 2.5)
+    t0 = engine.supply.started
+    assert engine._until_next_tick(t0) == period
+    assert engine._until_next_tick(t0 + period * 2) == pytest.approx(period / 2)  # the end comes first
+    assert engine._until_next_tick(t0 + period * 3) == 0.0  # overdue: tick at once
+    engine.tick(t0 + period * 2.5)
+    assert engine.supply is None
