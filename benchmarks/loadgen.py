@@ -116,10 +116,13 @@ class ClosedLoop:
                     if answer is None:
                         continue
                     driver, seq, sent, reservation_id = answer
-                    credit += 0.0 if reservation_id else release_fraction
-                    if reservation_id or credit >= 1.0:
-                        credit -= 0.0 if reservation_id else 1.0
-                        self._release(driver, reservation_id or "echo")
+                    if reservation_id:
+                        self._release(driver, reservation_id)
+                    else:  # the echo's answers: every 1/release_fraction-th one is released all the same
+                        credit += release_fraction
+                        if credit >= 1.0:
+                            credit -= 1.0
+                            self._release(driver, "echo")
                     if sent >= window_start and arrived <= end:
                         latencies.append((arrived - sent) * 1000)
                         answered += 1

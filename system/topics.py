@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -42,11 +42,7 @@ def ensure_topics(config: dict[str, Any], topics: Iterable[str]) -> None:
         # Creation returns before brokers serve the topic's metadata. A consumer that joins its group
         # before that gets no partitions, and as a static group member it is not rebalanced when they
         # appear (its subscription did not change): wait until metadata shows every topic.
-        deadline = time.monotonic() + METADATA_WAIT_S
-        while not set(wanted) <= set(admin.list_topics()):
-            if time.monotonic() > deadline:
-                raise KafkaTimeoutError(f"topics {missing} created but not in metadata after {METADATA_WAIT_S} s")
-            time.sleep(0.05)
+        _wait_metadata(lambda: set(wanted) <= set(admin.list_topics()), f"topics {missing} created but not in metadata")
     finally:
         admin.close()
 
@@ -61,11 +57,21 @@ def wait_for_partitions(consumer: Any, topics: Iterable[str]) -> None:
     """
     wanted = list(topics)
     cluster = consumer._cluster  # the cache the assignor reads; kafka-python has no public accessor
-    deadline = time.monotonic() + METADATA_WAIT_S
     # Poll the cache and ask the client's I/O thread for fresh metadata: unlike
     # ``partitions_for_topic``, this never blocks without a deadline if the link drops meanwhile.
-    while not all(cluster.partitions_for_topic(topic) for topic in wanted):
+    _wait_metadata(
+        lambda: all(cluster.partitions_for_topic(topic) for topic in wanted),
+        f"no partition metadata for {wanted}",
+        between=cluster.request_update,
+    )
+
+
+def _wait_metadata(ready: Callable[[], bool], what: str, between: Callable[[], object] | None = None) -> None:
+    """Poll ``ready`` every 50 ms (calling ``between`` after each miss) for at most ``METADATA_WAIT_S``."""
+    deadline = time.monotonic() + METADATA_WAIT_S
+    while not ready():
         if time.monotonic() > deadline:
-            raise KafkaTimeoutError(f"no partition metadata for {wanted} after {METADATA_WAIT_S} s")
-        cluster.request_update()
+            raise KafkaTimeoutError(f"{what} after {METADATA_WAIT_S} s")
+        if between is not None:
+            between()
         time.sleep(0.05)

@@ -33,10 +33,12 @@ hear yet; the ticks are filtered out here, before the processor.
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from system.central.checkpoint import Checkpointer
@@ -109,15 +111,12 @@ class Central:
         if records:
             now = time.time()
             inputs = [record for record in records if not self.hearing.observe(record, now)]
-            items: list[tuple[int, OutboxItem]] = []
-            with self.store.transaction():
-                self._forget_acknowledged()
+            with self._batch() as items:
                 for record in inputs:
                     outgoing = self.processor.process(record.value, now, record.topic, record.partition, record.offset)
                     if outgoing:
                         items.extend(self._queue(outgoing))
             self.handled += len(inputs)
-            self._send(items)
             self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
             self._wait_below(self.loop.max_unacked)
         self._sweep_if_due()
@@ -143,10 +142,19 @@ class Central:
         if now < self._next_sweep:
             return
         self._next_sweep = now + self.loop.sweep_interval
+        with self._batch() as items:
+            items.extend(self._queue(self.processor.handlers.sweep(now, self.hearing.heard_up_to(partitions))))
+            self.store.prune_processed(now - self.loop.processed_retention)
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[list[tuple[int, OutboxItem]]]:
+        """One transaction: first drop the outbox rows Kafka has acknowledged, then the caller adds
+        the replies it queued to the yielded list; they are handed to the producer only once the
+        transaction has committed (a rollback sends nothing)."""
+        items: list[tuple[int, OutboxItem]] = []
         with self.store.transaction():
             self._forget_acknowledged()
-            items = self._queue(self.processor.handlers.sweep(now, self.hearing.heard_up_to(partitions)))
-            self.store.prune_processed(now - self.loop.processed_retention)
+            yield items
         self._send(items)
 
     def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, OutboxItem]]:
