@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from chaos.spec import SystemSpec
+from chaos.core.spec import SystemSpec
 from scenarios.ev_spec import ev_spec
 
 

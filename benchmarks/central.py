@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import evnet
 from benchmarks.common import ROOT, goal, say, summary, write
 from benchmarks.loadgen import ClosedLoop
-from chaos.service import Service
-from system.messages import Topics
+from chaos.infra.service import Service
+from evcharge.messages import Topics
 
 DRIVERS = (1, 10, 100)
 CPS = (10, 100)

@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import evnet
 from benchmarks.common import goal, say, summary, write
-from chaos.backends.local import LocalBackend
-from system.messages import Topics
+from chaos.infra.backends.local import LocalBackend
+from evcharge.messages import Topics
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Variant:
 
     name: str
     env: dict[str, str]
-    module: str = "system.cli"
+    module: str = "evcharge.cli"
 
 
 VARIANTS = (

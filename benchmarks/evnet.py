@@ -24,10 +24,10 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from benchmarks.common import ROOT, say
-from chaos.backends.local import LocalBackend
-from chaos.service import Service
-from system.central.store import Store
-from system.states import CpState
+from chaos.infra.backends.local import LocalBackend
+from chaos.infra.service import Service
+from evcharge.central.store import Store
+from evcharge.states import CpState
 
 
 @contextlib.contextmanager
@@ -70,7 +70,7 @@ def seed_cps(db: Path, count: int) -> None:
 
 
 def evcharge(
-    name: str, workdir: Path, args: list[str], env: Mapping[str, str], module: str = "system.cli"
+    name: str, workdir: Path, args: list[str], env: Mapping[str, str], module: str = "evcharge.cli"
 ) -> Service:
     """An ``evcharge`` process as a harness ``Service`` (own process group, log file, pid file).
 
@@ -108,7 +108,7 @@ def http(port: int, path: str, body: dict[str, Any] | None = None, timeout: floa
 
 
 def driver(
-    workdir: Path, name: str, bootstrap: str, prefix: str, env: Mapping[str, str], module: str = "system.cli"
+    workdir: Path, name: str, bootstrap: str, prefix: str, env: Mapping[str, str], module: str = "evcharge.cli"
 ) -> tuple[Service, int]:
     """The real ``evcharge driver`` (fixed variant) with its API on a free port; ready once /health answers."""
     port = free_port()

@@ -22,11 +22,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import goal, repeat, say, summary, timed, write
-from chaos.backends.local import LocalBackend
-from chaos.install import default_installation, install
-from chaos.kafka_protocol import _encode_request, _recv_exact
-from chaos.network import free_ports
-from chaos.toxiproxy.server import toxiproxy_service
+from chaos.infra.backends.local import LocalBackend
+from chaos.infra.install import default_installation, install
+from chaos.infra.kafka_protocol import _encode_request, _recv_exact
+from chaos.infra.topology import free_ports
+from chaos.infra.toxiproxy.server import toxiproxy_service
 
 
 def cold_start(brokers: int) -> float:

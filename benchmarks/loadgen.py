@@ -30,7 +30,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from benchmarks.common import percentile
-from system.messages import AuthorizationRequest, StopRequest, encode, make
+from evcharge.messages import AuthorizationRequest, StopRequest, encode, make
 
 ANSWER_TYPES = ("authorization_response", "authorization_request")  # Central's answer, or the echo
 

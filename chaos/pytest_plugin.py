@@ -6,7 +6,7 @@ Fixtures (scopes chosen so the expensive things start once):
   tests are isolated by ``topic_prefix``, not by restarting Kafka.
 - ``infra3`` (session): a 3-node cluster, started only if some test asks for it.
 - ``topic_prefix`` (function): a unique prefix for the test's topics and consumer groups.
-- ``chaos_scenario`` (function): a factory of ``chaos.scenario.Scenario`` for the system described by
+- ``chaos_scenario`` (function): a factory of ``chaos.core.scenario.Scenario`` for the system described by
   the ``chaos_spec`` fixture, which the project under test defines in its own conftest. At teardown
   every scenario is stopped, judged, attached to the Allure result and added to the console summary.
 - ``chaos_seed`` (parameter): tests that take it run once per seed: ``--chaos-seeds N`` seeds
@@ -27,14 +27,14 @@ from typing import Any
 
 import pytest
 
-from chaos.backends.base import Infra
-from chaos.backends.factory import BACKENDS, make_backend
-from chaos.network import DEFAULT_ROLES
+from chaos.core.scenario import Scenario
+from chaos.infra.backends.base import Infra
+from chaos.infra.backends.factory import BACKENDS, make_backend
+from chaos.infra.topology import DEFAULT_ROLES
 from chaos.report.allure import RunEvidence, attach_run
 from chaos.report.console import SummaryCollector
 from chaos.report.figures import append as append_figures
 from chaos.report.figures import scenario_figures
-from chaos.scenario import Scenario
 
 pytest_plugins = ["chaos.report.pytest_hooks"]
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chaos.scenario import Scenario
+from chaos.core.scenario import Scenario
 
 FAILED_STATES = frozenset({"denied", "failed", "cancelled"})
 POLL = 0.05
@@ -193,7 +193,7 @@ class Charge:
 
 
 class EvScenario:
-    """A ``chaos.scenario.Scenario`` of the EV network, with its drivers as clients."""
+    """A ``chaos.core.scenario.Scenario`` of the EV network, with its drivers as clients."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario

@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 
 from chaos.checks import InvariantSpec
-from chaos.network import free_ports
-from chaos.spec import ProbeSpec, ServiceSpec, SystemSpec
+from chaos.core.spec import ProbeSpec, ServiceSpec, SystemSpec
+from chaos.infra.topology import free_ports
 
 CPS = ("CP_001", "CP_002")
 DRIVERS = ("D1", "D2")
@@ -36,7 +36,7 @@ EV_RULES = InvariantSpec(
 
 
 def evcharge(*args: str) -> list[str]:
-    return [sys.executable, "-m", "system.cli", *args]
+    return [sys.executable, "-m", "evcharge.cli", *args]
 
 
 def ev_spec(

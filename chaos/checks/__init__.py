@@ -3,7 +3,7 @@
 Importing this package registers every built-in check; ``run_checks(history, params)`` runs them.
 """
 
-from chaos.checks import allocation, recovery, requests, tickets, transient  # noqa: F401 - registers
+import chaos.checks.rules  # noqa: F401 - registers every rule in its folder
 from chaos.checks.base import Check, Judge, Verdict
 from chaos.checks.measures import LatencyStats, Recovery, latency_percentiles, time_to_recovery
 from chaos.checks.params import InvariantSpec

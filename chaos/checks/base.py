@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from chaos.checks.params import InvariantSpec
 from chaos.checks.views import FaultWindow, fault_windows
-from chaos.history import History
+from chaos.core.history import History
 
 
 def secs(value: float) -> str:

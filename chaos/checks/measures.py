@@ -12,7 +12,7 @@ from typing import Any
 
 from chaos.checks.params import InvariantSpec
 from chaos.checks.views import fault_windows, operations, state_intervals
-from chaos.history import History
+from chaos.core.history import History
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import TypeVar, cast
 
 from chaos.checks.base import Check, Verdict
 from chaos.checks.params import InvariantSpec
-from chaos.history import History
+from chaos.core.history import History
 
 _CHECKS: dict[str, Check] = {}
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.history import Event, History
+from chaos.core.history import Event, History
 
 
 def field_of(event: Mapping[str, Any], name: str) -> Any:

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from chaos.faults.params import FaultSpecError, Param, validate_params
 
 if TYPE_CHECKING:
+    from chaos.core.history import History
     from chaos.faults.context import FaultContext
-    from chaos.history import History
 
 __all__ = ["BaseFault", "FaultError", "FaultSpecError", "Param", "Undo", "applied"]
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chaos.backends.base import Infra, Lifecycle
+from chaos.infra.backends.base import Infra, Lifecycle
 
 if TYPE_CHECKING:
     from chaos.faults.base import BaseFault

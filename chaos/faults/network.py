@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from chaos.faults.base import BaseFault, Param
 from chaos.faults.targets import LinkTarget
-from chaos.toxiproxy.client import Stream, Toxic, ToxiproxyClient, ToxiproxyError
+from chaos.infra.toxiproxy.client import Stream, Toxic, ToxiproxyClient, ToxiproxyError
 
 STREAMS: dict[str, tuple[Stream, ...]] = {
     "downstream": ("downstream",),

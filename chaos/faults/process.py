@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from chaos.backends.base import Infra, Lifecycle
 from chaos.faults.base import BaseFault
 from chaos.faults.targets import BrokerGroup, names, parse_process_target, resolve
+from chaos.infra.backends.base import Infra, Lifecycle
 
 
 def each(processes: Sequence[Lifecycle], action: Callable[[Lifecycle], object]) -> None:

@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from chaos.backends.base import Lifecycle
+from chaos.core.history import History
 from chaos.faults.base import BaseFault, Param, applied
 from chaos.faults.context import FaultContext
 from chaos.faults.params import FaultSpecError
-from chaos.history import History
+from chaos.infra.backends.base import Lifecycle
 
 
 class StartEarlyFault(BaseFault):

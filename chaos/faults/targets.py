@@ -24,8 +24,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from chaos.backends.base import Infra, Lifecycle
 from chaos.faults.params import FaultSpecError
+from chaos.infra.backends.base import Infra, Lifecycle
 
 LINK_FORMS = "'<role>' (all of a role's links) or '<role>@<broker id>' (one link), e.g. 'driver' or 'driver@2'"
 BROKER_FORMS = "'broker:<id>', 'broker:leader:<topic>[:<partition>]', 'broker:minority' or 'broker:all'"

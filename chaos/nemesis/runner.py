@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chaos.history import History
+from chaos.core.history import History
 from chaos.nemesis.schedule import HEAL_ALL, Schedule, Step
 
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import yaml
 
 from chaos.checks.base import Verdict
-from chaos.history import History
+from chaos.core.history import History
 from chaos.nemesis.schedule import Schedule
 
 try:  # allure-pytest is a test extra: the harness must import without it

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos.checks.views import fault_windows
-from chaos.history import History
-from chaos.scenario import Scenario
+from chaos.core.history import History
+from chaos.core.scenario import Scenario
 
 _lock = threading.Lock()
 

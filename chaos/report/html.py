@@ -3,7 +3,7 @@
 Allure 3 is an npm package (``allure``) that needs Node only, no Java, so the project installs it
 itself: ``npm install --prefix <cache>/allure-<version> allure@<version>``, once, into the same cache as
 Kafka and Toxiproxy, with a marker file written last so a later run costs one ``stat``. The version is
-pinned in ``chaos.versions`` so every machine renders the same report.
+pinned in ``chaos.infra.versions`` so every machine renders the same report.
 
 The report is generated into a temporary sibling folder and then swapped in, so a failed build never
 leaves a half-written ``reports/html`` behind, and an old report never mixes with a new one.
@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from chaos import versions
-from chaos.install import MARKER, InstallError, _run_streaming, cache_home, progress
+from chaos.infra import versions
+from chaos.infra.install import MARKER, InstallError, _run_streaming, cache_home, progress
 
 MIN_NODE = 20
 DEFAULT_RESULTS = Path("reports/allure-results")

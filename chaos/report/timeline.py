@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from chaos.checks.views import FaultWindow, StateInterval, fault_windows, state_intervals
-from chaos.history import Event, History
+from chaos.core.history import Event, History
 
 STATE_COLORS: dict[str, str] = {
     "available": "#4caf50",

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from chaos.backends import docker as backend
-from chaos.backends.docker import (
+from chaos.infra.backends import docker as backend
+from chaos.infra.backends.docker import (
     DockerBackend,
     DockerBroker,
     DockerEngineUnavailable,
@@ -20,7 +20,7 @@ from chaos.backends.docker import (
     kafka_properties,
     layout,
 )
-from chaos.kafka_protocol import fetch_metadata
+from chaos.infra.kafka_protocol import fetch_metadata
 
 
 def test_three_brokers_share_listener_ports_but_never_a_proxy_port() -> None:

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from chaos import versions
-from chaos.backends.docker import TOXIPROXY_IMAGE, container_proxies, kafka_env, kafka_properties, layout
-from chaos.endpoints import Endpoints
-from chaos.network import DEFAULT_ROLES
+from chaos.infra import versions
+from chaos.infra.backends.docker import TOXIPROXY_IMAGE, container_proxies, kafka_env, kafka_properties, layout
+from chaos.infra.endpoints import Endpoints
+from chaos.infra.topology import DEFAULT_ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

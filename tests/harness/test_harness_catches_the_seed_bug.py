@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.scenario import ScenarioFailed
+from chaos.core.scenario import ScenarioFailed
 from scenarios.ev_spec import EV_RULES
 from scenarios.flows import serve_and_check, start_before_kafka
 

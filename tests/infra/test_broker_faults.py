@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kafka.errors import KafkaError
 
-from chaos import clients
+from tests import kafka_clients as clients
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from chaos import install as installer
-from chaos.service import pid_alive
+from chaos.infra import install as installer
+from chaos.infra.service import pid_alive
 
 
 def evchaos(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "chaos.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chaos.cli.main", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from kafka.errors import KafkaError
 
-from chaos import clients
-from chaos.toxiproxy import Toxic
+from chaos.infra.toxiproxy import Toxic
+from tests import kafka_clients as clients
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.service import Service, ServiceError, process_state
+from chaos.infra.service import Service, ServiceError, process_state
 
 SCRIPT = "import time, pathlib\npathlib.Path('started').write_text('x')\nprint('up', flush=True)\ntime.sleep(600)\n"
 

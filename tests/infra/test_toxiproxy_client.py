@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from chaos.network import free_ports
-from chaos.toxiproxy import Proxy, Toxic, ToxiproxyClient, ToxiproxyError
+from chaos.infra.topology import free_ports
+from chaos.infra.toxiproxy import Proxy, Toxic, ToxiproxyClient, ToxiproxyError
 
 pytestmark = pytest.mark.integration
 

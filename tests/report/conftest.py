@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.clock import Clock
-from chaos.history import History
+from chaos.core.clock import Clock
+from chaos.core.history import History
 
 
 class SteppedClock(Clock):

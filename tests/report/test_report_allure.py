@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chaos.checks.base import Verdict
-from chaos.history import History
+from chaos.core.history import History
 from chaos.report import allure as report
 
 pytest_plugins = ["pytester"]
@@ -18,7 +18,7 @@ SCENARIO = """
 from pathlib import Path
 
 from chaos.checks import InvariantSpec, run_checks
-from chaos.history import History
+from chaos.core.history import History
 from chaos.nemesis.schedule import Schedule, Step
 from chaos.report.allure import RunEvidence, attach_run, enabled
 

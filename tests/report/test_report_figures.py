@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chaos.history import History
+from chaos.core.history import History
 from chaos.report.figures import scenario_figures, schedule_spans, union_length
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.cli import main
-from chaos.install import InstallError, cache_home
+from chaos.cli.main import main
+from chaos.infra.install import InstallError, cache_home
 from chaos.report import html
 
 pytest_plugins = ["pytester"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.image
 
 from chaos.checks.views import FaultWindow, fault_windows
-from chaos.history import History
+from chaos.core.history import History
 from chaos.report.timeline import EXTRA_COLORS, STATE_COLORS, fault_lanes, palette, plot_timeline
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chaos.backends.base import Infra
-from chaos.endpoints import BrokerInfo, Endpoints
-from chaos.toxiproxy.client import Proxy, Toxic, ToxiproxyError
+from chaos.infra.backends.base import Infra
+from chaos.infra.endpoints import BrokerInfo, Endpoints
+from chaos.infra.toxiproxy.client import Proxy, Toxic, ToxiproxyError
 
 
 class FakeToxiproxy:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fault_fakes import FakeInfra, FakeProcess, all_toxics
 
+from chaos.core.history import History
 from chaos.faults import FaultContext, FaultError, FaultSpecError, describe_kinds, fault_kinds
-from chaos.history import History
+from chaos.infra.toxiproxy.client import TOXIC_TYPES, Toxic, ToxiproxyError
 from chaos.nemesis import ScheduleBuilder, ScheduleRunner
-from chaos.toxiproxy.client import TOXIC_TYPES, Toxic, ToxiproxyError
 
 TOXIC_KINDS = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 import pytest
 from kafka.errors import KafkaError
 
-from chaos import clients
 from chaos.faults import FaultContext
-from chaos.kafka_protocol import fetch_metadata
+from chaos.infra.kafka_protocol import fetch_metadata
+from tests import kafka_clients as clients
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from chaos import clients
+from chaos.core.history import History
+from chaos.core.spec import log_ready
 from chaos.faults import FaultContext, started_early
 from chaos.faults.process import ProcessFault
-from chaos.history import History
-from chaos.kafka_protocol import fetch_metadata
-from chaos.service import Service
-from chaos.spec import log_ready
+from chaos.infra.kafka_protocol import fetch_metadata
+from chaos.infra.service import Service
+from tests import kafka_clients as clients
 
 pytestmark = pytest.mark.integration
 

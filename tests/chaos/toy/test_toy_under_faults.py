@@ -13,10 +13,10 @@ import time
 import pytest
 from toy_system import DEADLINE, RECOVERY, toy_spec
 
-from chaos import clients
-from chaos.history import History, StateProbe
+from chaos.core.history import History, StateProbe
+from chaos.core.scenario import Scenario, ScenarioFailed
 from chaos.nemesis import ScheduleBuilder
-from chaos.scenario import Scenario, ScenarioFailed
+from tests import kafka_clients as clients
 
 pytestmark = pytest.mark.integration
 SEED = 4

@@ -12,7 +12,7 @@ import itertools
 import json
 import time
 
-from chaos import clients
+from tests import kafka_clients as clients
 
 
 def main() -> None:

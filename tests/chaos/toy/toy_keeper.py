@@ -14,7 +14,7 @@ import time
 
 from kafka import TopicPartition
 
-from chaos import clients
+from tests import kafka_clients as clients
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from chaos.checks import InvariantSpec
-from chaos.spec import ProbeSpec, ServiceSpec, SystemSpec
+from chaos.core.spec import ProbeSpec, ServiceSpec, SystemSpec
 
 HERE = Path(__file__).resolve().parent
 DEADLINE, RECOVERY = 4.0, 5.0

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from chaos.clock import Clock
-from chaos.history import History
+from chaos.core.clock import Clock
+from chaos.core.history import History
 
 START = "2024-05-01T12:00:00.000+00:00"
 Crafted = Iterable[tuple[float, str, dict[str, Any]]]

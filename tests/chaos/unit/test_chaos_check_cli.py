@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.check_cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, run_check
 from chaos.checks import InvariantSpec
-from chaos.history import History
+from chaos.cli.check import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, run_check
+from chaos.core.history import History
 
 CHAOS = Path(__file__).resolve().parents[3] / "chaos"
 RULES = InvariantSpec(transient_limits={"reserved": 15.0}, request_deadline=30.0, recovery_within=20.0)

@@ -11,7 +11,7 @@ import pytest
 from chaos.checks import InvariantSpec, Verdict, check_names, get_check, latency_percentiles, run_checks
 from chaos.checks.measures import percentile, recovery, time_to_recovery
 from chaos.checks.registry import register, unregister
-from chaos.history import History
+from chaos.core.history import History
 
 Craft = Callable[..., History]
 RULES = InvariantSpec(transient_limits={"reserved": 15.0}, request_deadline=30.0, recovery_within=20.0)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chaos.checks.views import fault_windows
-from chaos.history import History
+from chaos.core.history import History
 from chaos.nemesis import (
     HEAL_ALL,
     MenuItem,

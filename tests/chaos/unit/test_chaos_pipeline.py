@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from chaos.check_cli import run_check
 from chaos.checks import InvariantSpec, run_checks
-from chaos.history import History, StateSampler
+from chaos.cli.check import run_check
+from chaos.core.history import History, StateSampler
+from chaos.core.spec import ProbeSpec
 from chaos.nemesis import ScheduleBuilder, ScheduleRunner
-from chaos.spec import ProbeSpec
 
 
 class ToySystem:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.history import History, StateSampler
-from chaos.spec import (
+from chaos.core.history import History, StateSampler
+from chaos.core.spec import (
     InvariantSpec,
     ProbeSpec,
     Readiness,

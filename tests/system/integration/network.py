@@ -1,4 +1,4 @@
-"""Start the EV network's real processes against the harness's Kafka, one ``chaos.service.Service``
+"""Start the EV network's real processes against the harness's Kafka, one ``chaos.infra.service.Service``
 each, with short intervals so a test takes seconds, and read the outcome from Central's database
 and the driver's HTTP API."""
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.network import free_ports
-from chaos.service import Service
-from system.cp.health import ask
+from chaos.infra.service import Service
+from chaos.infra.topology import free_ports
+from evcharge.cp.health import ask
 
 
 def free_port() -> int:
@@ -82,7 +82,7 @@ class Network:
     ) -> Service:
         service = Service(
             name=name,
-            argv=[sys.executable, "-m", "system.cli", *args],
+            argv=[sys.executable, "-m", "evcharge.cli", *args],
             workdir=self.workdir,
             env={
                 "EVCHARGE_BOOTSTRAP": self.infra.endpoints.bootstrap(role),

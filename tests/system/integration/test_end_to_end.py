@@ -108,7 +108,7 @@ def test_services_file_mode_charges_at_each_cp_in_turn(network):
 
 
 def test_engine_ko_means_fault_and_a_silent_monitor_means_disconnected(network):
-    from system.cp.health import ask
+    from evcharge.cp.health import ask
 
     network.central()
     monitor = network.charging_point("CP_001")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from system.config import KafkaSettings
-from system.kafka_client import ResilientProducer
-from system.messages import Message, decode
+from evcharge.config import KafkaSettings
+from evcharge.kafka_client import ResilientProducer
+from evcharge.messages import Message, decode
 
 FAST = KafkaSettings(
     bootstrap="127.0.0.1:1", topic_prefix="t.", bootstrap_timeout=0.1, backoff_min=0.01, backoff_max=0.05

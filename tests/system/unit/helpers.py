@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from system.central.handlers import CentralConfig, Outgoing
-from system.central.processor import Processor
-from system.central.store import Store
-from system.messages import (
+from evcharge.central.handlers import CentralConfig, Outgoing
+from evcharge.central.processor import Processor
+from evcharge.central.store import Store
+from evcharge.messages import (
     AuthorizationRequest,
     ChargingCompleted,
     ChargingStarted,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from system.central.checkpoint import FALLBACK_PAGES, Checkpointer
-from system.central.ids import fast_id
-from system.central.store import Store
-from system.messages import AuthorizationResponse
+from evcharge.central.checkpoint import FALLBACK_PAGES, Checkpointer
+from evcharge.central.ids import fast_id
+from evcharge.central.store import Store
+from evcharge.messages import AuthorizationResponse
 
 from .fakes import wait_for
 

@@ -1,7 +1,7 @@
 """Central's behaviour message by message, on an in-memory store (no Kafka)."""
 
-from system.central.store import Store
-from system.messages import (
+from evcharge.central.store import Store
+from evcharge.messages import (
     ChargingStarted,
     CpCommand,
     CpListRequest,
@@ -54,7 +54,7 @@ def test_denials_carry_a_reason():
 def test_duplicate_message_id_changes_nothing_and_answers_nothing():
     c = CentralHarness()
     c.register("CP_001", "CP_002")
-    from system.messages import AuthorizationRequest
+    from evcharge.messages import AuthorizationRequest
 
     message = make(AuthorizationRequest(request_id="r", driver_id="D1", cp_id=None), "test")
     assert len(c.send_message(message)) == 1

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from system.central.handlers import CentralConfig
-from system.central.hearing import TICK_KEY, HeardClock
-from system.central.service import Central, LoopConfig
-from system.kafka_client import OutboxItem
-from system.messages import Heartbeat, encode, make
+from evcharge.central.handlers import CentralConfig
+from evcharge.central.hearing import TICK_KEY, HeardClock
+from evcharge.central.service import Central, LoopConfig
+from evcharge.kafka_client import OutboxItem
+from evcharge.messages import Heartbeat, encode, make
 
 from .fakes import FAST, FakeBroker, fake_producer, wait_for
 from .helpers import CentralHarness

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from system.central.handlers import CentralConfig
-from system.central.service import Central, LoopConfig
-from system.central.store import Store
-from system.kafka_client import OutboxItem
-from system.messages import AuthorizationRequest, StopRequest, Strict, decode, encode, make
-from system.states import CpState
+from evcharge.central.handlers import CentralConfig
+from evcharge.central.service import Central, LoopConfig
+from evcharge.central.store import Store
+from evcharge.kafka_client import OutboxItem
+from evcharge.messages import AuthorizationRequest, StopRequest, Strict, decode, encode, make
+from evcharge.states import CpState
 
 from .fakes import FAST
 

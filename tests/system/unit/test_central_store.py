@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from system.central.store import Reservation, Store
-from system.messages import CpCommand, CpListRequest, Heartbeat, StopRequest, Telemetry
+from evcharge.central.store import Reservation, Store
+from evcharge.messages import CpCommand, CpListRequest, Heartbeat, StopRequest, Telemetry
 
 from .helpers import CentralHarness
 

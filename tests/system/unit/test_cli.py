@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from system.cli import build_parser, main
+from evcharge.cli import build_parser, main
 
 COMMANDS = ["central", "cp", "cp-control", "monitor", "driver", "command", "status"]
 
@@ -25,7 +25,7 @@ def test_environment_is_the_fallback_for_flags(monkeypatch):
 
 
 def test_reconnect_backoff_cap_defaults_to_a_quarter_second_and_can_be_set(monkeypatch):
-    from system.config import kafka_settings
+    from evcharge.config import kafka_settings
 
     assert kafka_settings(build_parser().parse_args(["driver"])).reconnect_backoff_max == 0.25
     monkeypatch.setenv("EVCHARGE_RECONNECT_BACKOFF_MAX", "1")
@@ -62,5 +62,5 @@ def test_status_without_database(tmp_path, capsys):
 
 
 def test_entry_point_runs():
-    out = subprocess.run([sys.executable, "-m", "system.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "evcharge.cli", "--help"], capture_output=True, text=True, check=True)
     assert "central" in out.stdout

@@ -2,9 +2,9 @@
 
 import time
 
-from system.driver.core import Driver, DriverConfig
-from system.driver.seed import SeedDriver
-from system.messages import AuthorizationResponse, ReservationReleased, SessionStarted, Ticket, make
+from evcharge.driver.core import Driver, DriverConfig
+from evcharge.driver.seed import SeedDriver
+from evcharge.messages import AuthorizationResponse, ReservationReleased, SessionStarted, Ticket, make
 
 from .fakes import FAST, FakeBroker, fake_producer, wait_for
 

@@ -6,9 +6,9 @@ import urllib.request
 
 import pytest
 
-from system.driver.api import make_server, serve_in_background
-from system.driver.core import Driver, DriverConfig
-from system.driver.services import read_services
+from evcharge.driver.api import make_server, serve_in_background
+from evcharge.driver.core import Driver, DriverConfig
+from evcharge.driver.services import read_services
 
 from .fakes import FAST, FakeBroker, fake_producer
 

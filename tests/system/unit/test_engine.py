@@ -2,8 +2,8 @@
 
 import pytest
 
-from system.cp.engine import Engine, EngineConfig
-from system.messages import StartSupply, StopSupply, make
+from evcharge.cp.engine import Engine, EngineConfig
+from evcharge.messages import StartSupply, StopSupply, make
 
 from .fakes import FAST, FakeBroker, fake_producer, wait_for
 

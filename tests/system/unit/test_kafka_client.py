@@ -1,7 +1,7 @@
 """The resilient producer: lazy creation, bounded backoff, in-order outbox, retry after failures."""
 
-from system.kafka_client import Backoff
-from system.messages import Heartbeat, make
+from evcharge.kafka_client import Backoff
+from evcharge.messages import Heartbeat, make
 
 from .fakes import FakeBroker, fake_producer, wait_for
 
@@ -43,7 +43,7 @@ def test_a_failed_send_is_retried_from_the_first_undelivered_record():
 
 def test_outbox_is_bounded_and_drops_the_oldest():
     broker = FakeBroker(down=True)
-    from system.kafka_client import ResilientProducer
+    from evcharge.kafka_client import ResilientProducer
 
     from .fakes import FAST
 
@@ -59,7 +59,7 @@ def test_outbox_is_bounded_and_drops_the_oldest():
 def test_a_record_for_a_given_partition_is_sent_to_it():
     broker = FakeBroker()
     producer = fake_producer(broker)
-    from system.kafka_client import OutboxItem
+    from evcharge.kafka_client import OutboxItem
 
     items = [OutboxItem("t.x", None, b"{}", "m1", partition=2), OutboxItem("t.x", b"k", b"{}", "m2")]
     producer.send_raw(items)
@@ -71,7 +71,7 @@ def test_a_record_for_a_given_partition_is_sent_to_it():
 def test_consumers_are_static_members_and_the_reconnect_cap_comes_from_the_settings():
     from dataclasses import replace
 
-    from system.kafka_client import consumer_config, static_member_id
+    from evcharge.kafka_client import consumer_config, static_member_id
 
     from .fakes import FAST
 
@@ -99,7 +99,7 @@ class EarlyConsumer:
 def test_an_empty_poll_that_returns_early_waits_out_its_timeout_and_records_do_not_wait():
     import time
 
-    from system.kafka_client import ResilientConsumer
+    from evcharge.kafka_client import ResilientConsumer
 
     from .fakes import FAST
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from system.cp import monitor as monitor_module
-from system.cp.health import HealthServer
-from system.cp.monitor import Monitor, MonitorConfig
+from evcharge.cp import monitor as monitor_module
+from evcharge.cp.health import HealthServer
+from evcharge.cp.monitor import Monitor, MonitorConfig
 
 from .fakes import FAST, FakeBroker, fake_producer, wait_for
 

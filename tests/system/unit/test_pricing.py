@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from system.cp.meter import Supply
-from system.pricing import cost_eur, energy_kwh
+from evcharge.cp.meter import Supply
+from evcharge.pricing import cost_eur, energy_kwh
 
 
 def test_cost_rounds_half_up_to_cents():

@@ -10,8 +10,8 @@ import json
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from system.messages import PAYLOADS, Envelope, Topics
-from system.states import CpState
+from evcharge.messages import PAYLOADS, Envelope, Topics
+from evcharge.states import CpState
 
 from .fakes import FakeBroker, fake_producer
 from .helpers import CentralHarness
@@ -111,8 +111,8 @@ def test_central_survives_any_input_and_keeps_its_invariants(raws):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(envelopes(), max_size=20))
 def test_driver_and_engine_survive_any_input(raws):
-    from system.cp.engine import Engine, EngineConfig
-    from system.driver.core import Driver, DriverConfig
+    from evcharge.cp.engine import Engine, EngineConfig
+    from evcharge.driver.core import Driver, DriverConfig
 
     from .fakes import FAST
 

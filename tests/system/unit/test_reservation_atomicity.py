@@ -3,8 +3,8 @@
 
 import threading
 
-from system.central.store import Store
-from system.messages import AuthorizationRequest
+from evcharge.central.store import Store
+from evcharge.messages import AuthorizationRequest
 
 from .helpers import CentralHarness
 

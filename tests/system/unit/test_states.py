@@ -1,6 +1,6 @@
 import pytest
 
-from system.states import BUSY, TRANSITIONS, CpEvent, CpState, InvalidTransition, next_state
+from evcharge.states import BUSY, TRANSITIONS, CpEvent, CpState, InvalidTransition, next_state
 
 
 def test_every_state_has_a_row_and_targets_are_states():

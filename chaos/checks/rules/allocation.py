@@ -1,0 +1,65 @@
+"""No resource is allocated to two holders at the same time.
+
+The model, generic over systems: a resource is *acquired* by a holder when an ``acquire_event``
+event, or an ok operation named in ``acquire_ops``, carries ``resource`` and the holder field
+(falling back to the operation's process); it is *released* by a ``release_event`` event, or an
+operation in ``release_ops`` that ended ok or unknown. To report only certain double allocations, an
+acquisition counts from when it was confirmed (the ok) and a release from the earliest moment it
+may have happened (its invoke); a release that ended ``fail`` did not happen.
+"""
+
+from __future__ import annotations
+
+from chaos.checks.base import Judge, Verdict
+from chaos.checks.params import InvariantSpec
+from chaos.checks.registry import register
+from chaos.checks.views import markers
+from chaos.core.history import History
+
+RELEASE, ACQUIRE = 0, 1  # at the same instant, releases go first: the benefit of the doubt
+
+
+@register
+class NoDoubleAllocation:
+    name = "no-double-allocation"
+
+    def check(self, history: History, params: InvariantSpec) -> list[Verdict]:
+        judge = Judge(self.name, history, params)
+        timeline: list[tuple[float, int, str, str]] = []
+        for marker in markers(history, [params.acquire_event], params.acquire_ops):
+            resource = marker.get("resource")
+            if resource is not None:
+                holder = marker.get(params.holder_field) or marker.process
+                timeline.append((marker.t, ACQUIRE, str(resource), str(holder)))
+        for marker in markers(history, [params.release_event], params.release_ops, ("ok", "unknown")):
+            resource = marker.get("resource")
+            if resource is not None:
+                holder = marker.get(params.holder_field) or marker.process
+                timeline.append((marker.first_t, RELEASE, str(resource), str(holder)))
+        holders: dict[str, list[str]] = {}
+        reported: set[tuple[str, frozenset[str]]] = set()
+        failures: list[Verdict] = []
+        for t, action, resource, holder in sorted(timeline):
+            current = holders.setdefault(resource, [])
+            if action == RELEASE:
+                if holder in current:
+                    current.remove(holder)
+                continue
+            if holder in current:
+                continue
+            key = (resource, frozenset([*current, holder]))
+            if current and key not in reported:
+                reported.add(key)
+                failures.append(
+                    judge.failed(
+                        f"{resource} allocated to {holder} while held by {', '.join(current)}",
+                        resource,
+                        t,
+                        when="at",
+                    )
+                )
+            current.append(holder)
+        acquired = sum(1 for entry in timeline if entry[1] == ACQUIRE)
+        return judge.verdicts(
+            failures, f"{acquired} acquisitions over {len(holders)} resources, never two holders"
+        )

@@ -1,0 +1,161 @@
+"""``evchaos``: install and run the infrastructure, re-check saved histories, build reports.
+
+evchaos infra install            resolve Kafka (Maven) and build Toxiproxy (Go) into the cache
+evchaos infra up [--brokers 3]   start a cluster and Toxiproxy in the background
+evchaos infra status [--json]    where everything answers, and which processes run
+evchaos infra down [--clean]     stop what `up` started (found by pid files)
+evchaos check HISTORY            re-run the invariant checks on a saved history
+evchaos report                   build the Allure HTML report (installs Allure 3 with npm once)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from chaos.infra.install import InstallError
+
+
+def _workdir(args: argparse.Namespace) -> Path:
+    from chaos.infra.backends.local import default_workdir
+
+    return Path(args.workdir) if args.workdir else default_workdir()
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from chaos.infra.install import install
+
+    install(force=args.force)
+    if args.report:
+        from chaos.report.html import install_allure
+
+        install_allure(force=args.force)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from chaos.infra.backends.local import STATE_FILE, LocalBackend
+
+    workdir = _workdir(args)
+    if (workdir / STATE_FILE).exists() and any(s.is_running() for s in LocalBackend.load(workdir).services):
+        print(f"a cluster is already running in {workdir}; `evchaos infra down` first", file=sys.stderr)
+        return 1
+    roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
+    backend = LocalBackend.create(workdir, brokers=args.brokers, roles=roles)
+    try:
+        backend.up()
+    except BaseException:
+        backend.down()
+        raise
+    print(
+        backend.endpoints.to_json()
+        if args.json
+        else f"cluster up; `evchaos infra status` shows it ({workdir})"
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from chaos.infra.backends.local import LocalBackend
+
+    backend = LocalBackend.load(_workdir(args))
+    status = backend.status()
+    if args.json:
+        print(json.dumps(status, indent=2, sort_keys=True))
+        return 0
+    print(f"toxiproxy api: {status['toxiproxy_api']}")
+    for role, bootstrap in sorted(backend.endpoints.roles.items()):
+        print(f"  role {role:<10} bootstrap {bootstrap}")
+    for name, proc in status["processes"].items():  # type: ignore[attr-defined]
+        state = "paused" if proc["paused"] else "running" if proc["running"] else "stopped"
+        print(f"  {name:<12} {state:<8} pid {proc['pid']}  log {proc['log']}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from chaos.infra.backends.local import LocalBackend
+
+    backend = LocalBackend.load(_workdir(args))
+    backend.clean() if args.clean else backend.down()
+    print("cluster stopped" + (" and its data removed" if args.clean else ""))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, rest: list[str]) -> int:
+    from chaos.cli.check import run_check
+
+    return run_check(rest)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from chaos.report.html import ReportError, build_report
+
+    try:
+        index = build_report(Path(args.results), Path(args.out))
+    except ReportError as exc:
+        print(f"evchaos report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {index.resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evchaos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    infra = sub.add_parser("infra", help="install, start, inspect and stop the local Kafka + Toxiproxy")
+    infra_sub = infra.add_subparsers(dest="infra_command", required=True)
+    workdir_help = "cluster folder (default: $EVCHAOS_HOME/clusters/default)"
+
+    p = infra_sub.add_parser("install", help="resolve Kafka jars and build Toxiproxy into the cache")
+    p.add_argument("--force", action="store_true", help="reinstall even if already installed")
+    p.add_argument("--report", action="store_true", help="also install the Allure 3 command line (npm)")
+    p.set_defaults(func=cmd_install)
+
+    p = infra_sub.add_parser("up", help="start brokers and Toxiproxy in the background")
+    p.add_argument("--brokers", type=int, choices=(1, 3), default=1)
+    p.add_argument("--roles", default="driver,central,cp,monitor,harness", help="client roles, comma-separated")
+    p.add_argument("--workdir", help=workdir_help)
+    p.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    p.set_defaults(func=cmd_up)
+
+    p = infra_sub.add_parser("status", help="endpoints and processes of the running cluster")
+    p.add_argument("--workdir", help=workdir_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = infra_sub.add_parser("down", help="stop every process `up` started")
+    p.add_argument("--workdir", help=workdir_help)
+    p.add_argument("--clean", action="store_true", help="also remove the brokers' data")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("check", help="re-run the invariant checks on a saved history", add_help=False)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="build the Allure HTML report from the results of a run")
+    p.add_argument("--results", default="reports/allure-results", help="Allure results folder")
+    p.add_argument("--out", default="reports/html", help="where the HTML report goes")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    try:
+        if args.func is cmd_check:
+            return cmd_check(args, rest)
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return int(args.func(args))
+    except (InstallError, FileNotFoundError, ValueError) as exc:
+        print(f"evchaos: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

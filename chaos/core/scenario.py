@@ -1,0 +1,172 @@
+"""One scenario, end to end: a system under test, a history, faults, and a judged verdict.
+
+This is where Jepsen's three parts meet without mixing: the test body plays the clients (it records
+operations through ``scenario.op``), the faults come from ``chaos.faults`` (one at a time with
+``scenario.fault`` or as a ``chaos.nemesis`` schedule with ``scenario.run_schedule``), and the
+checks judge the recorded history afterwards (``scenario.judge``). States are sampled through the
+spec's probe all along, so the checks see what the system's own database said, not what a client
+believed.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from chaos.checks import InvariantSpec, run_checks
+from chaos.checks.base import Verdict
+from chaos.checks.measures import Recovery, recovery
+from chaos.core.history import History, Operation, StateSampler
+from chaos.core.spec import SystemSpec
+from chaos.core.system import SystemRun
+from chaos.faults import FaultContext
+from chaos.faults.base import BaseFault, applied
+from chaos.infra.backends.base import Infra
+from chaos.nemesis import Schedule, ScheduleRunner
+
+T = TypeVar("T")
+
+
+class ScenarioFailed(AssertionError):
+    """An invariant was broken: the message lists every failed verdict and how to replay."""
+
+
+class Scenario:
+    """A system under test started on a backend, with its history, faults and checks."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: SystemSpec,
+        infra: Infra,
+        workdir: Path,
+        topic_prefix: str,
+        seed: int | None = None,
+        invariants: InvariantSpec | None = None,
+        values: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name, self.spec, self.infra, self.workdir, self.seed = name, spec, infra, workdir, seed
+        self.created = time.monotonic()
+        self.asserted = False
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.invariants = (invariants or spec.invariants).with_overrides(seed=seed)
+        self.history = History(
+            workdir / "history.jsonl", seed=seed, scenario=name, system=spec.name,
+            invariants=self.invariants.to_dict(),
+        )
+        self.system = SystemRun(spec, infra, workdir, topic_prefix=topic_prefix, **dict(values or {}))
+        self.faults: FaultContext = self.system.fault_context
+        self.schedule: Schedule | None = None
+        self.verdicts: list[Verdict] = []
+        self.recovery: Recovery | None = None
+        self._sampler = StateSampler(self.history, self.system.probe()) if spec.probe else None
+
+    # -- system ----------------------------------------------------------------------------------
+    def start(self, *names: str, wait: bool = True) -> None:
+        """Start services by name (all, in spec order, if none given), together; then wait until each
+        is ready (with ``wait``). Sampling starts with the first call.
+
+        Starting together, not one by one, matters on 2 cores: a Python service spends most of its
+        start importing, and a scenario's start time is paid by every scenario.
+        """
+        if self._sampler is not None and not self._sampler.running:
+            self._sampler.start()
+        services = [self.system.services[name] for name in names or [s.name for s in self.spec.services]]
+        for service in services:
+            service.start(wait=False)
+        if wait:
+            for service in services:
+                service.wait_ready()
+
+    def service(self, name: str) -> Any:
+        return self.system.services[name]
+
+    # -- clients ---------------------------------------------------------------------------------
+    @contextmanager
+    def op(self, process: str, f: str, value: Any = None, resource: str | None = None) -> Iterator[Operation]:
+        """Record one client operation (invoke, then ok / fail / unknown) in the history."""
+        with self.history.operation(process, f, value, resource) as operation:
+            yield operation
+
+    # -- faults ----------------------------------------------------------------------------------
+    @contextmanager
+    def fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> Iterator[BaseFault]:
+        """Apply one fault for the duration of the block; it is healed in ``finally`` and recorded."""
+        with applied(self.faults.make_fault(kind, target, dict(params or {})), self.history) as fault:
+            yield fault
+
+    def run_schedule(self, schedule: Schedule) -> Schedule:
+        """Run a fault timeline to its end (heals in ``finally``); return the schedule that really ran."""
+        self.schedule = schedule
+        ran = ScheduleRunner(schedule, self.faults.make_fault, self.history).run()
+        self.schedule = ran
+        return ran
+
+    # -- waiting ---------------------------------------------------------------------------------
+    def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, every: float = 0.05) -> T:
+        """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        last_error = ""
+        while True:
+            try:
+                value = condition()
+                if value:
+                    return value
+            except Exception as exc:  # a probe or an API call may fail while faults are active
+                last_error = f" (last error: {type(exc).__name__}: {exc})"
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: {what} did not happen within {timeout:.0f} s{last_error}")
+            time.sleep(every)
+
+    def states(self) -> dict[str, str]:
+        """The resource states right now, read through the spec's probe."""
+        return dict(self.system.probe()() or {})
+
+    # -- judging ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop sampling, then kill every service at once; idempotent.
+
+        Killing, not stopping: by now the run has been judged, and a graceful shutdown of every
+        service (closing Kafka clients, committing) cost more than a second per scenario.
+        """
+        if self._sampler is not None and self._sampler.running:
+            self._sampler.stop()
+        services = list(self.system.services.values())
+        for service in services:
+            if service.is_running():
+                service.send_signal(signal.SIGKILL)
+        for service in services:
+            service.kill()
+
+    def judge(self) -> list[Verdict]:
+        """Stop sampling and run every check over the history; measures time to recovery."""
+        if self._sampler is not None and self._sampler.running:
+            self._sampler.stop()
+        self.verdicts = run_checks(self.history, self.invariants)
+        self.recovery = recovery(self.history, self.invariants)
+        return self.verdicts
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.ok]
+
+    def assert_invariants(self) -> None:
+        """Judge and fail with every broken invariant's verdict and the replay seed."""
+        self.judge()  # again if judged before: events may have been recorded since
+        self.asserted = True
+        if self.failed:
+            lines = "\n".join(f"  - [{v.invariant}] {v.message}" for v in self.failed)
+            replay = ""
+            if self.schedule is not None:
+                replay = (
+                    f"\nschedule (seed {self.seed}, replay with --chaos-seed {self.seed}):\n{self.schedule.describe()}"
+                )
+            raise ScenarioFailed(f"{self.name}: {len(self.failed)} invariant(s) broken\n{lines}{replay}")
+
+    @property
+    def logs(self) -> dict[str, Path]:
+        return {name: s.log_path for name, s in self.system.services.items() if s.log_path.exists()}

@@ -1,5 +1,0 @@
-"""Toxiproxy: a typed HTTP client with timeouts, and the local server's lifecycle."""
-
-from chaos.toxiproxy.client import Proxy, Toxic, ToxiproxyClient, ToxiproxyError
-
-__all__ = ["Proxy", "Toxic", "ToxiproxyClient", "ToxiproxyError"]

@@ -1,0 +1,203 @@
+"""Central's main loop: poll a batch, apply it in one transaction, commit offsets, send the replies.
+
+The order is what makes a crash at any point safe:
+
+1. ``poll`` up to ``max_records`` records (enable_auto_commit is off).
+2. One SQLite transaction applies them all and writes every reply to the ``outbox`` table. The same
+   transaction deletes the outbox rows of earlier batches that Kafka has acknowledged by now.
+3. The replies are handed to the producer, which sends them in order (``seq`` order) in the
+   background; offsets are committed (asynchronously: a lost commit only means redelivery, which
+   dedup absorbs; a synchronous commit on clean shutdown). The loop goes on with the next batch
+   without waiting for the acknowledgements.
+
+Why not waiting for the acks is as safe as waiting was: a reply leaves the ``outbox`` table only in
+a transaction that starts after Kafka acknowledged it (step 2 of a later batch, or a sweep), and at
+every start Central sends whatever rows are still there before it consumes anything. So a crash at
+any point loses no reply: rows committed but not yet acknowledged are sent again at the next start.
+Some may then go out twice (sent, acknowledged, not yet deleted), exactly as before when a crash
+came between the acks and the offset commit; every consumer dedups by ``message_id``. Offsets are
+still committed only after the transaction that applied the records and stored their replies, so a
+record whose effects are lost is always redelivered. What waiting for the acks cost was a broker
+round trip per batch during which Central did nothing; now that round trip overlaps the next batch.
+The replies in flight are bounded (``LoopConfig.max_unacked``): beyond that, the loop waits for
+Kafka as before, so an unreachable broker still stops Central from consuming ever more work.
+
+Sweeps (reservation TTL, monitor heartbeats) run between batches in the same thread, so SQLite
+has a single writer (WAL checkpoints run on a thread of their own but write no data: see
+``checkpoint.py``). Heartbeat silence is measured on Central's "heard-up-to" clock, advanced by the
+ticks Central publishes into ``monitor-events`` and consumes back (``hearing.py``), so a Central
+restart or a Central-side network cut never marks a CP disconnected for heartbeats Central did not
+hear yet; the ticks are filtered out here, before the processor.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from evcharge.central.checkpoint import Checkpointer
+from evcharge.central.handlers import CentralConfig, Outgoing
+from evcharge.central.hearing import HeardClock
+from evcharge.central.processor import Processor
+from evcharge.central.store import Store
+from evcharge.config import KafkaSettings
+from evcharge.kafka_client import OutboxItem, ResilientConsumer, ResilientProducer
+from evcharge.messages import Topics
+
+log = logging.getLogger("evcharge.central")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    max_records: int = 2000
+    poll_timeout: float = 0.1
+    sweep_interval: float = 0.5
+    tick_interval: float = 0.5
+    processed_retention: float = 24 * 3600.0
+    max_unacked: int = 10_000
+    """Replies sent but not yet acknowledged before the loop waits for Kafka (well under the
+    producer's in-memory bound, so none is ever dropped from it)."""
+
+
+class Central:
+    """Wires the store, the processor and the resilient Kafka clients together."""
+
+    def __init__(
+        self,
+        store: Store,
+        kafka: KafkaSettings,
+        config: CentralConfig,
+        loop: LoopConfig | None = None,
+        producer: ResilientProducer | None = None,
+        consumer: ResilientConsumer | None = None,
+    ) -> None:
+        self.store = store
+        self.kafka = kafka
+        self.loop = loop or LoopConfig()
+        self.processor = Processor(store, config)
+        self.producer = producer or ResilientProducer(kafka, "central")
+        self.consumer = consumer or ResilientConsumer(
+            kafka, [kafka.topic(t) for t in Topics.CENTRAL_INPUTS], kafka.group("central"), "central"
+        )
+        self.hearing = HeardClock(kafka.topic(Topics.MONITOR_EVENTS), self.loop.tick_interval, config.source)
+        self.stopping = threading.Event()
+        self._next_sweep = 0.0
+        self._unacked: collections.deque[tuple[int, OutboxItem]] = collections.deque()  # (seq, item), seq order
+        self.handled = 0
+
+    def run(self) -> None:
+        """Serve until ``stopping`` is set (SIGTERM/SIGINT in the CLI)."""
+        log.info("central starting", extra={"db": self.store.path, "topics": self.consumer.topics})
+        with Checkpointer(self.store):
+            self.resend_outbox()  # replies committed before a crash (or a stop), maybe never sent
+            while not self.stopping.is_set():
+                self.step()
+        self.consumer.commit(wait=True)
+        self.consumer.close()
+        self.producer.close()
+        with self.store.transaction():
+            self._forget_acknowledged()  # what did not make it stays for the next start
+        log.info("central stopped", extra={"handled": self.handled})
+
+    def step(self) -> None:
+        """One iteration: a batch (maybe empty), then the sweeps if they are due."""
+        records = self.consumer.poll(self.loop.poll_timeout, self.loop.max_records)
+        if records:
+            now = time.time()
+            inputs = [record for record in records if not self.hearing.observe(record, now)]
+            with self._batch() as items:
+                for record in inputs:
+                    outgoing = self.processor.process(record.value, now, record.topic, record.partition, record.offset)
+                    if outgoing:
+                        items.extend(self._queue(outgoing))
+            self.handled += len(inputs)
+            self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
+            self._wait_below(self.loop.max_unacked)
+        self._sweep_if_due()
+
+    def resend_outbox(self) -> None:
+        """Send every row of the outbox table, wait for Kafka's acks, then delete them.
+
+        Run at start, before anything is consumed: the rows are replies committed by an earlier
+        run that were never acknowledged (or acknowledged but not yet deleted: sent twice, deduped)."""
+        rows = self.store.outbox_pending()
+        if not rows:
+            return
+        log.info("sending replies left in the outbox", extra={"pending": len(rows)})
+        self._send([(r.seq, OutboxItem(r.topic, _key(r.key), r.value, r.message_id)) for r in rows])
+        if self._wait_below(0):
+            with self.store.transaction():
+                self._forget_acknowledged()
+
+    def _sweep_if_due(self) -> None:
+        now = time.time()
+        partitions = self.consumer.partitions(self.hearing.topic)
+        self.producer.send_raw(self.hearing.ticks_due(now, partitions))
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.loop.sweep_interval
+        with self._batch() as items:
+            items.extend(self._queue(self.processor.handlers.sweep(now, self.hearing.heard_up_to(partitions))))
+            self.store.prune_processed(now - self.loop.processed_retention)
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[list[tuple[int, OutboxItem]]]:
+        """One transaction: first drop the outbox rows Kafka has acknowledged, then the caller adds
+        the replies it queued to the yielded list; they are handed to the producer only once the
+        transaction has committed (a rollback sends nothing)."""
+        items: list[tuple[int, OutboxItem]] = []
+        with self.store.transaction():
+            self._forget_acknowledged()
+            yield items
+        self._send(items)
+
+    def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, OutboxItem]]:
+        """Write replies to the outbox table (inside the caller's transaction); returns what to send
+        once it commits, built from the very bytes stored (serialised once, never read back)."""
+        items = []
+        for out in outgoing:
+            topic, message_id = self.kafka.topic(out.topic), out.message.message_id
+            value = out.message.envelope.model_dump_json().encode()
+            seq = self.store.outbox_add(topic, out.key, value, message_id)
+            items.append((seq, OutboxItem(topic, _key(out.key), value, message_id)))
+        return items
+
+    def _send(self, items: list[tuple[int, OutboxItem]]) -> None:
+        """Hand committed replies to the producer (call only after their transaction committed)."""
+        if items:
+            self._unacked.extend(items)
+            self.producer.send_raw(item for _, item in items)
+
+    def _forget_acknowledged(self) -> None:
+        """Delete (inside the caller's transaction) the outbox rows Kafka has acknowledged.
+
+        The producer delivers in order, so the acknowledged replies are a prefix of ``_unacked``; the
+        rows up to the last of them go. Should the transaction roll back, the rows are still there
+        and are only sent again at the next start (consumers dedup)."""
+        last = None
+        while self._unacked and self._unacked[0][1].delivered.is_set():
+            last = self._unacked.popleft()[0]
+        if last is not None:
+            self.store.outbox_delete_through(last)
+
+    def _wait_below(self, limit: int) -> bool:
+        """Block until at most ``limit`` replies are unacknowledged; False if stopping first."""
+        excess = len(self._unacked) - limit
+        if excess <= 0:
+            return True
+        oldest = [item for _, item in itertools.islice(self._unacked, excess)]
+        while not self.producer.wait_delivered(oldest, timeout=1.0):
+            if self.stopping.is_set():
+                return False  # rows stay in the table; the next start sends them
+            log.warning("waiting for kafka to accept central's replies", extra={"pending": self.producer.pending()})
+        return True
+
+
+def _key(key: str | None) -> bytes | None:
+    return key.encode() if key else None

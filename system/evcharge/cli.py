@@ -1,0 +1,142 @@
+"""``evcharge``: one command line for every process of the network. Parsers here, runners in
+``evcharge.runners``. Every flag has an environment fallback, shown in ``--help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from evcharge.config import ConfigError, add_env_option, add_kafka_options, non_negative_float, positive_float
+
+EPILOG = "Flags win over environment variables, which win over defaults."
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evcharge", description="An EV charging network over Apache Kafka.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, kafka: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
+        if kafka:
+            add_kafka_options(p)
+        return p
+
+    central = command("central", "Run Central: authorizes charges, keeps the database, sends tickets.")
+    add_env_option(central, "--db", "EVCHARGE_DB", "evcharge.db", "SQLite database path")
+    add_env_option(central, "--price", "EVCHARGE_PRICE", "0.35", "price in EUR per kWh", type=non_negative_float)
+    add_env_option(
+        central,
+        "--reservation-ttl",
+        "EVCHARGE_RESERVATION_TTL",
+        "10",
+        "seconds a reservation waits for charging_started",
+        type=positive_float,
+    )
+    add_env_option(
+        central,
+        "--heartbeat-timeout",
+        "EVCHARGE_HEARTBEAT_TIMEOUT",
+        "5",
+        "seconds without a monitor heartbeat before a CP is disconnected",
+        type=positive_float,
+    )
+    add_env_option(central, "--max-batch", "EVCHARGE_MAX_BATCH", "2000", "records per transaction", type=int)
+
+    cp = command("cp", "Run a charging point engine.")
+    add_env_option(cp, "--id", "EVCHARGE_CP_ID", "CP_001", "charging point id")
+    add_env_option(cp, "--health-host", "EVCHARGE_HEALTH_HOST", "127.0.0.1", "health/control listen address")
+    add_env_option(cp, "--health-port", "EVCHARGE_HEALTH_PORT", "7001", "health/control TCP port", type=_port)
+    add_env_option(cp, "--power-kw", "EVCHARGE_POWER_KW", "22", "power supplied, kW", type=positive_float)
+    add_env_option(
+        cp,
+        "--telemetry-period",
+        "EVCHARGE_TELEMETRY_PERIOD",
+        "1",
+        "seconds between telemetry",
+        type=positive_float,
+    )
+    add_env_option(
+        cp,
+        "--charge-duration",
+        "EVCHARGE_CHARGE_DURATION",
+        "10",
+        "seconds a charge lasts when the driver does not say",
+        type=positive_float,
+    )
+
+    control = command("cp-control", "Send a command to an engine's control port: ko, ok, status, ping.", kafka=False)
+    control.add_argument("action", choices=["ko", "ok", "status", "ping"])
+    add_env_option(control, "--host", "EVCHARGE_HEALTH_HOST", "127.0.0.1", "engine address")
+    add_env_option(control, "--port", "EVCHARGE_HEALTH_PORT", "7001", "engine control port", type=_port)
+
+    monitor = command("monitor", "Run a charging point monitor (health checks + heartbeats).")
+    add_env_option(monitor, "--cp", "EVCHARGE_CP_ID", "CP_001", "charging point id")
+    add_env_option(monitor, "--engine-host", "EVCHARGE_HEALTH_HOST", "127.0.0.1", "engine address")
+    add_env_option(monitor, "--engine-port", "EVCHARGE_HEALTH_PORT", "7001", "engine health port", type=_port)
+    add_env_option(monitor, "--period", "EVCHARGE_HEARTBEAT_PERIOD", "1", "seconds between checks", type=positive_float)
+
+    driver = command("driver", "Run a driver with its local HTTP API, optionally a services file.")
+    add_env_option(driver, "--id", "EVCHARGE_DRIVER_ID", "D1", "driver id")
+    add_env_option(driver, "--api-host", "EVCHARGE_DRIVER_API_HOST", "127.0.0.1", "API listen address")
+    add_env_option(driver, "--api-port", "EVCHARGE_DRIVER_API_PORT", "8100", "API port (0: any free)", type=_port)
+    driver.add_argument("--services", default=None, help="file with one CP id per line; exit when done")
+    add_env_option(
+        driver,
+        "--service-pause",
+        "EVCHARGE_SERVICE_PAUSE",
+        "4",
+        "seconds between services",
+        type=non_negative_float,
+    )
+    add_env_option(driver, "--duration", "EVCHARGE_DURATION", "", "charge duration to ask for, s (empty: CP default)")
+    add_env_option(
+        driver,
+        "--request-deadline",
+        "EVCHARGE_REQUEST_DEADLINE",
+        "90",
+        "seconds a request may wait for Central's answer",
+        type=positive_float,
+    )
+    add_env_option(
+        driver,
+        "--variant",
+        "EVCHARGE_DRIVER_VARIANT",
+        "fixed",
+        "'fixed', or 'seed' = the ORIGINAL BUGGY producer handling, for the harness only",
+        choices=["fixed", "seed"],
+    )
+
+    ctl = command("command", "Tell Central to stop or resume one CP or all of them.")
+    ctl.add_argument("action", choices=["stop", "resume"])
+    target = ctl.add_mutually_exclusive_group(required=True)
+    target.add_argument("cp_id", nargs="?", help="charging point id")
+    target.add_argument("--all", action="store_true", help="every charging point")
+    add_env_option(ctl, "--timeout", "EVCHARGE_COMMAND_TIMEOUT", "30", "seconds to wait for Kafka", type=positive_float)
+
+    status = command("status", "Print the CP table from Central's database.", kafka=False)
+    add_env_option(status, "--db", "EVCHARGE_DB", "evcharge.db", "SQLite database path")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from evcharge import runners  # late: --help must not pay for importing kafka
+
+    try:
+        return runners.RUNNERS[args.command](args)
+    except ConfigError as exc:
+        print(f"evcharge {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The charging point engine: supplies energy when Central says so, meters it, reports it.
+
+Threads: the inbox (``start_supply`` / ``stop_supply`` from Central), the meter (one tick per
+telemetry period) and the health server (the monitor's ``PING``, and ``KO``/``OK`` to force a
+failure). Everything the engine sends goes through the resilient producer's outbox, so metering
+never waits for Kafka: while Kafka is away telemetry and the completion queue up in order and go
+out when it returns, and the kWh in them are the energy really delivered meanwhile.
+
+A forced KO ends the current supply at once (the car gets no more energy) and reports the
+completion with reason ``engine_fault``; the monitor reports the KO to Central on its own path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from evcharge.config import KafkaSettings
+from evcharge.cp.health import HealthServer
+from evcharge.cp.meter import Supply
+from evcharge.inbox import Inbox, RecentIds
+from evcharge.kafka_client import ResilientProducer
+from evcharge.logs import bound
+from evcharge.messages import (
+    ChargingCompleted,
+    Message,
+    StartSupply,
+    StopSupply,
+    Strict,
+    Telemetry,
+    Topics,
+    make,
+)
+
+log = logging.getLogger("evcharge.engine")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    cp_id: str
+    health_host: str = "127.0.0.1"
+    health_port: int = 7001
+    power_kw: float = 22.0
+    telemetry_period: float = 1.0
+    default_duration: float = 10.0
+
+
+class Engine:
+    def __init__(self, config: EngineConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None) -> None:
+        self.config = config
+        self.kafka = kafka
+        self.source = f"engine:{config.cp_id}"
+        self.producer = producer or ResilientProducer(kafka, self.source)
+        self.inbox = Inbox(
+            kafka,
+            [Topics.CP_COMMANDS],
+            f"cp-{config.cp_id}",
+            self.source,
+            self.on_message,
+            wanted=lambda m: getattr(m.body, "cp_id", None) == config.cp_id,
+        )
+        self.health = HealthServer(config.health_host, config.health_port, self.on_health_line)
+        self.ko = threading.Event()
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.supply: Supply | None = None
+        self._finished = RecentIds(1000)  # sessions already supplied: a redelivered start is ignored
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def run(self) -> None:
+        self.health.start()
+        self.inbox.start()
+        log.info("engine ready", extra={"health_port": self.health.port})
+        while not self.stopping.wait(self._until_next_tick(time.monotonic())):
+            self.tick(time.monotonic())
+        self.inbox.stop()
+        self.health.close()
+        self.producer.close()
+
+    def _until_next_tick(self, now: float) -> float:
+        """The telemetry period, or less when the supply ends sooner: a charge ends when it is due,
+        not up to one period later (a 1 s charge used to last up to 1.5 s with a 0.5 s period)."""
+        supply = self.supply
+        period = self.config.telemetry_period
+        return period if supply is None else max(0.0, min(period, supply.remaining(now)))
+
+    # -- commands from Central -------------------------------------------------------------------
+    def on_message(self, message: Message) -> None:
+        body = message.body
+        if isinstance(body, StartSupply):
+            self.start_supply(body, message)
+        elif isinstance(body, StopSupply):
+            self.stop_supply(body.session_id, "stopped_by_" + body.reason, message)
+
+    def start_supply(self, cmd: StartSupply, cause: Message | None = None) -> None:
+        with self._lock, bound(session_id=cmd.session_id, driver_id=cmd.driver_id):
+            if self.supply is not None or not self._finished.add(cmd.session_id):
+                log.info("start_supply ignored: already supplying or already supplied this session")
+                return
+            if self.ko.is_set():
+                self._send(
+                    ChargingCompleted(
+                        cp_id=self.config.cp_id,
+                        session_id=cmd.session_id,
+                        kwh=0.0,
+                        duration_s=0.0,
+                        reason="engine_fault",
+                    ),
+                    cause,
+                )
+                return
+            self.supply = Supply(
+                cmd.session_id,
+                cmd.driver_id,
+                cmd.price_eur_kwh,
+                self.config.power_kw,
+                time.monotonic(),
+                cmd.duration_s or self.config.default_duration,
+            )
+            log.info("supplying energy", extra={"duration_s": self.supply.duration_s})
+
+    def stop_supply(self, session_id: str, reason: str, cause: Message | None = None) -> None:
+        with self._lock:
+            if self.supply is not None and self.supply.session_id == session_id:
+                self._finish(time.monotonic(), reason, cause)
+
+    # -- metering --------------------------------------------------------------------------------
+    def tick(self, now: float) -> None:
+        """Meter the running supply; send telemetry, or the completion when it is done."""
+        with self._lock:
+            supply = self.supply
+            if supply is None:
+                return
+            if self.ko.is_set():
+                self._finish(now, "engine_fault")
+                return
+            supply.tick(now)
+            if supply.done(now):
+                self._finish(now, "completed")
+                return
+            self._send(
+                Telemetry(
+                    cp_id=self.config.cp_id,
+                    session_id=supply.session_id,
+                    kw=supply.power_kw,
+                    kwh=round(supply.kwh, 6),
+                    eur=supply.eur,
+                )
+            )
+
+    def _finish(self, now: float, reason: str, cause: Message | None = None) -> None:
+        supply = self.supply
+        assert supply is not None
+        supply.tick(now)
+        self.supply = None
+        with bound(session_id=supply.session_id):
+            log.info("supply finished", extra={"reason": reason, "kwh": round(supply.kwh, 6)})
+            self._send(
+                ChargingCompleted(
+                    cp_id=self.config.cp_id,
+                    session_id=supply.session_id,
+                    kwh=round(supply.kwh, 6),
+                    duration_s=round(supply.elapsed(now), 3),
+                    reason=reason,
+                ),
+                cause,
+            )
+
+    def _send(self, body: Strict, cause: Message | None = None) -> None:
+        message = make(body, self.source, causation_id=cause.message_id if cause else None)
+        self.producer.send(self.kafka.topic(Topics.CP_EVENTS), message, key=self.config.cp_id)
+
+    # -- health / control port -------------------------------------------------------------------
+    def on_health_line(self, line: str) -> str:
+        if line == "KO":
+            self.ko.set()
+            log.warning("engine forced KO")
+            return "KO"
+        if line == "OK":
+            self.ko.clear()
+            log.info("engine back to OK")
+            return "OK"
+        if line == "STATUS":
+            supply = self.supply
+            return json.dumps(
+                {
+                    "cp_id": self.config.cp_id,
+                    "ok": not self.ko.is_set(),
+                    "session_id": supply.session_id if supply else None,
+                    "kwh": supply.kwh if supply else 0.0,
+                    "kafka_connected": self.producer.connected,
+                    "outbox": self.producer.pending(),
+                }
+            )
+        return "KO" if self.ko.is_set() else "OK"

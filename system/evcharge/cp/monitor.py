@@ -1,0 +1,86 @@
+"""The charging point monitor: asks its engine "are you OK?" every second and tells Central.
+
+Each period it sends one ``heartbeat`` with ``engine_ok``. Central reads a heartbeat with
+``engine_ok=false`` as a fault, and the absence of heartbeats (monitor gone, or its link cut) as a
+disconnection. An engine that does not answer at all counts as KO: for a driver there is no
+difference. The outbox is kept short on purpose: after an outage only recent heartbeats matter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from evcharge.config import KafkaSettings
+from evcharge.cp.health import ask
+from evcharge.kafka_client import ResilientProducer
+from evcharge.messages import Heartbeat, Topics, make
+
+log = logging.getLogger("evcharge.monitor")
+
+RECHECK = 0.1
+"""Seconds between health questions while the engine is KO (see ``Monitor.wait_next_beat``)."""
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    cp_id: str
+    engine_host: str = "127.0.0.1"
+    engine_port: int = 7001
+    period: float = 1.0
+
+
+def engine_health(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    """(ok, detail) from one PING; an unreachable engine is not OK."""
+    try:
+        answer = ask(host, port, "PING", timeout)
+    except OSError as exc:
+        return False, f"engine unreachable: {exc}"
+    return answer == "OK", f"engine answered {answer!r}"
+
+
+class Monitor:
+    def __init__(self, config: MonitorConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None) -> None:
+        self.config = config
+        self.kafka = kafka
+        self.source = f"monitor:{config.cp_id}"
+        self.producer = producer or ResilientProducer(kafka, self.source, max_outbox=10)
+        self.stopping = threading.Event()
+        self._last_ok: bool | None = None
+
+    def run(self) -> None:
+        log.info("monitor watching engine", extra={"port": self.config.engine_port})
+        while not self.stopping.is_set():
+            self.wait_next_beat(self.beat())
+        self.producer.close(drain_timeout=1.0)
+
+    def wait_next_beat(self, ok: bool) -> None:
+        """Wait one period; while the engine is KO, ask it again every ``RECHECK`` s and return as
+        soon as it answers OK, so that its recovery is reported at once.
+
+        A monitor often starts a moment before its engine listens, and an engine comes back after a
+        fault: its CP would show ``fault`` until the next beat, up to a whole period, for nothing.
+        Only the asking is more frequent; heartbeats still go out once a period (or on recovery).
+        """
+        deadline = time.monotonic() + self.config.period
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.stopping.wait(remaining if ok else min(RECHECK, remaining)):
+                return
+            if not ok and engine_health(self.config.engine_host, self.config.engine_port, RECHECK)[0]:
+                return
+
+    def beat(self) -> bool:
+        """Ask the engine and send one heartbeat saying what it answered; returns whether it is OK."""
+        ok, detail = engine_health(self.config.engine_host, self.config.engine_port, self.config.period / 2)
+        if ok != self._last_ok:
+            log.log(
+                logging.INFO if ok else logging.WARNING,
+                "engine health changed",
+                extra={"ok": ok, "detail": detail},
+            )
+            self._last_ok = ok
+        message = make(Heartbeat(cp_id=self.config.cp_id, engine_ok=ok, detail=detail[:200]), self.source)
+        self.producer.send(self.kafka.topic(Topics.MONITOR_EVENTS), message, key=self.config.cp_id)
+        return ok

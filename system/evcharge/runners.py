@@ -1,0 +1,160 @@
+"""What each ``evcharge`` sub-command does once its flags are parsed: build, run, stop on a signal."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from evcharge import logs
+from evcharge.config import ConfigError, kafka_settings
+
+
+def _on_signal(*events: threading.Event) -> None:
+    """SIGTERM / SIGINT ask the component to stop cleanly (flush the outbox, close clients)."""
+
+    def handler(signum: int, _frame: object) -> None:
+        for event in events:
+            event.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def run_central(args: argparse.Namespace) -> int:
+    from evcharge.central.handlers import CentralConfig
+    from evcharge.central.service import Central, LoopConfig
+    from evcharge.central.store import Store
+
+    logs.setup("central", args.log_level)
+    if args.max_batch < 1:
+        raise ConfigError("--max-batch must be at least 1")
+    config = CentralConfig(args.price, args.reservation_ttl, args.heartbeat_timeout)
+    central = Central(Store(args.db), kafka_settings(args), config, LoopConfig(max_records=args.max_batch))
+    _on_signal(central.stopping)
+    central.run()
+    return 0
+
+
+def run_cp(args: argparse.Namespace) -> int:
+    from evcharge.cp.engine import Engine, EngineConfig
+
+    logs.setup("engine", args.log_level)
+    logs.bind_process(cp_id=args.id)
+    config = EngineConfig(
+        args.id,
+        args.health_host,
+        args.health_port,
+        args.power_kw,
+        args.telemetry_period,
+        args.charge_duration,
+    )
+    try:
+        engine = Engine(config, kafka_settings(args))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {args.health_host}:{args.health_port}: {exc}") from None
+    _on_signal(engine.stopping)
+    engine.run()
+    return 0
+
+
+def run_cp_control(args: argparse.Namespace) -> int:
+    from evcharge.cp.health import ask
+
+    try:
+        print(ask(args.host, args.port, args.action.upper(), timeout=2.0))
+    except OSError as exc:
+        print(f"evcharge cp-control: engine at {args.host}:{args.port} unreachable: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    from evcharge.cp.monitor import Monitor, MonitorConfig
+
+    logs.setup("monitor", args.log_level)
+    logs.bind_process(cp_id=args.cp)
+    monitor = Monitor(MonitorConfig(args.cp, args.engine_host, args.engine_port, args.period), kafka_settings(args))
+    _on_signal(monitor.stopping)
+    monitor.run()
+    return 0
+
+
+def run_driver(args: argparse.Namespace) -> int:
+    from evcharge.driver.api import serve_in_background
+    from evcharge.driver.core import Driver, DriverConfig
+    from evcharge.driver.seed import SeedDriver
+    from evcharge.driver.services import read_services, run_services
+
+    logs.setup("driver", args.log_level)
+    logs.bind_process(driver_id=args.id)
+    kafka = kafka_settings(args)
+    try:
+        duration = float(args.duration) if args.duration else None
+    except ValueError:
+        raise ConfigError(f"--duration {args.duration!r} is not a number") from None
+    services = None
+    if args.services:
+        try:
+            services = read_services(Path(args.services))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+    cls = SeedDriver if args.variant == "seed" else Driver
+    driver = cls(DriverConfig(args.id, args.request_deadline), kafka).start()
+    try:
+        server = serve_in_background(driver, args.api_host, args.api_port)
+    except OSError as exc:
+        driver.close()
+        raise ConfigError(f"cannot listen on {args.api_host}:{args.api_port}: {exc}") from None
+    _on_signal(driver.stopping)
+    if services is not None:
+        outcome = run_services(driver, services, args.service_pause, driver.stopping, duration)
+        print(outcome, file=sys.stderr)
+    else:
+        driver.stopping.wait()
+    server.shutdown()
+    driver.close()
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from evcharge.kafka_client import ResilientProducer
+    from evcharge.messages import CpCommand, Topics, make
+
+    kafka = kafka_settings(args)
+    logs.setup("command", args.log_level)
+    producer = ResilientProducer(kafka, "evcharge-command")
+    message = make(CpCommand(action=args.action, cp_id=None if args.all else args.cp_id), "operator")
+    item = producer.send(kafka.topic(Topics.COMMANDS), message, key="operator")
+    ok = producer.wait_delivered([item], timeout=args.timeout)
+    producer.close(drain_timeout=0)
+    if not ok:
+        print(f"evcharge command: Kafka did not accept the command within {args.timeout:.0f} s", file=sys.stderr)
+        return 1
+    print(f"sent {args.action} for {'every CP' if args.all else args.cp_id} (message {message.message_id})")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from evcharge.status import read_table, render
+
+    try:
+        print(render(read_table(Path(args.db)), args.json))
+    except (FileNotFoundError, OSError) as exc:
+        print(f"evcharge status: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "central": run_central,
+    "cp": run_cp,
+    "cp-control": run_cp_control,
+    "monitor": run_monitor,
+    "driver": run_driver,
+    "command": run_command,
+    "status": run_status,
+}
