@@ -5,7 +5,7 @@
 Set-up: the ``local`` backend, a real ``evcharge central`` and a real ``evcharge driver`` (fixed
 variant), each through its own role's Toxiproxy proxies. One trial:
 
-1. ``backend.cut("driver")``: the driver's proxies are disabled (its connections drop);
+1. ``cut(backend, "driver")``: the driver's proxies are disabled (its connections drop);
 2. ``POST /charge`` on the driver's API: the request is accepted as pending, its
    ``authorization_request`` waits in the outbox;
 3. wait 2-3.5 s (uniform, seeded), so the producer is retrying / backing off at a random phase;
@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import evnet
 from benchmarks.common import goal, say, summary, write
+from chaos.faults import cut
 from chaos.infra.backends.local import LocalBackend
 from evcharge.messages import Topics
 
@@ -109,14 +110,14 @@ def wait_final(port: int, request_id: str, timeout: float) -> str:
 
 
 def trial(backend: LocalBackend, observer: Observer, port: int, wait: float) -> dict[str, Any]:
-    backend.cut("driver")
+    down = cut(backend, "driver")
     try:
         request_id = evnet.http(port, "/charge", {"cp_id": "CP_UNKNOWN"})["request_id"]
         time.sleep(wait)
         leaked = request_id in observer.arrived  # must be False: the link was down
     finally:
         t0 = time.monotonic()
-        backend.heal("driver")
+        down.heal()
         heal_ms = (time.monotonic() - t0) * 1000
     t1 = observer.wait(request_id, timeout=60)
     final = wait_final(port, request_id, timeout=30)

@@ -5,7 +5,7 @@
 Why an echo and not a one-hop produce->consume: Central's request->authorization path is two hops
 (driver -> broker -> Central -> broker -> driver) with a separate process in the middle. The echo
 has exactly that shape and loop (poll a batch, send it, wait for the acks, commit asynchronously)
-with the same kafka-python settings as Central's clients (``evcharge.kafka_client``), and nothing
+with the same kafka-python settings as Central's clients (``evcharge.kafka``), and nothing
 else: no decoding, no SQLite, no outbox table. So "Central latency / raw latency" is the cost of
 Central's own code, not of Kafka.
 """
@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kafka import KafkaConsumer, KafkaProducer
 
 from evcharge.config import KafkaSettings
-from evcharge.kafka_client import common_config, producer_config
+from evcharge.kafka import common_config, producer_config
 
 
 def consumer_config(settings: KafkaSettings) -> dict[str, object]:
-    """What ``ResilientConsumer`` passes to kafka-python (see system/evcharge/kafka_client.py), minus nothing."""
+    """What ``ResilientConsumer`` passes to kafka-python (see system/evcharge/kafka/settings.py), minus nothing."""
     return {
         **common_config(settings, "bench-echo"),
         "group_id": settings.group("echo"),

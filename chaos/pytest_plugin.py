@@ -3,7 +3,8 @@
 Fixtures (scopes chosen so the expensive things start once):
 
 - ``infra`` (session): a running cluster + Toxiproxy from the chosen backend, shared by every test;
-  tests are isolated by ``topic_prefix``, not by restarting Kafka.
+  tests are isolated by ``topic_prefix``, not by restarting Kafka. Its client roles come from the
+  ``chaos_roles`` fixture, which a project overrides with its spec's roles (``SystemSpec.roles``).
 - ``infra3`` (session): a 3-node cluster, started only if some test asks for it.
 - ``topic_prefix`` (function): a unique prefix for the test's topics and consumer groups.
 - ``chaos_scenario`` (function): a factory of ``chaos.core.scenario.Scenario`` for the system described by
@@ -28,9 +29,10 @@ from typing import Any
 import pytest
 
 from chaos.core.scenario import Scenario
+from chaos.core.testmap import TestMap
 from chaos.infra.backends.base import Infra
 from chaos.infra.backends.factory import BACKENDS, make_backend
-from chaos.infra.topology import DEFAULT_ROLES
+from chaos.infra.topology import HARNESS_ROLE, parse_roles, with_harness
 from chaos.report.allure import RunEvidence, attach_run
 from chaos.report.console import SummaryCollector
 from chaos.report.figures import append as append_figures
@@ -51,9 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="external backend: a JSON file as printed by `evchaos infra status --json`. Env: EVCHAOS_ENDPOINTS",
     )
     group.addoption(
-        "--chaos-roles", default=os.environ.get("EVCHAOS_ROLES", ",".join(DEFAULT_ROLES)),
+        "--chaos-roles", default=os.environ.get("EVCHAOS_ROLES"),
         help="Kafka client roles, comma-separated: each gets its own listener and proxies on every broker "
-        "(default: %(default)s). Env: EVCHAOS_ROLES",
+        f"(default: the chaos_roles fixture, i.e. your spec's roles; '{HARNESS_ROLE}' is always added). "
+        "Env: EVCHAOS_ROLES",
     )
     group.addoption(
         "--chaos-figures", default=os.environ.get("EVCHAOS_FIGURES"),
@@ -116,7 +119,7 @@ def _start(request: pytest.FixtureRequest, brokers: int, name: str) -> Iterator[
             brokers=brokers,
             workdir=workdir,
             endpoints_file=config.getoption("--chaos-endpoints"),
-            roles=tuple(r.strip() for r in config.getoption("--chaos-roles").split(",") if r.strip()),
+            roles=with_harness(request.getfixturevalue("chaos_roles")),
         )
     except RuntimeError as exc:
         if type(exc).__name__ == "DockerEngineUnavailable":  # the one environment we may skip for
@@ -126,6 +129,18 @@ def _start(request: pytest.FixtureRequest, brokers: int, name: str) -> Iterator[
         yield backend
     finally:
         backend.down(graceful=False)  # a test cluster's data dies with the session: no need to wait
+
+
+def roles_option(config: pytest.Config) -> tuple[str, ...]:
+    """The roles given with ``--chaos-roles`` / ``EVCHAOS_ROLES``; empty when none were given."""
+    return parse_roles(config.getoption("--chaos-roles") or "")
+
+
+@pytest.fixture(scope="session")
+def chaos_roles(pytestconfig: pytest.Config) -> tuple[str, ...]:
+    """The Kafka client roles of the system under test. Override it in your conftest with your spec's
+    roles (``return roles_option(pytestconfig) or my_spec().roles``); by default only ``--chaos-roles``."""
+    return roles_option(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -175,26 +190,30 @@ def restore(infra: Infra) -> None:
 def chaos_scenario(
     request: pytest.FixtureRequest, infra: Infra, topic_prefix: str, tmp_path: Path, chaos_summary: SummaryCollector
 ) -> Iterator[Callable[..., Scenario]]:
-    """``chaos_scenario(name, seed=..., spec=..., invariants=..., cluster=..., **placeholders) -> Scenario``.
+    """``chaos_scenario(test, spec=..., cluster=..., **placeholders) -> Scenario``.
 
-    The spec defaults to the ``chaos_spec`` fixture and the cluster to ``infra`` (pass ``infra3``
-    for a 3-node cluster). Teardown stops each scenario, judges it if the
+    ``test`` is a ``TestMap`` (name, seed, workload, nemesis, checks), or just a name, with ``seed``
+    and ``invariants`` as keywords, for a scenario whose body plays clients and faults itself. The
+    spec defaults to the ``chaos_spec`` fixture and the cluster to ``infra`` (pass ``infra3`` for a
+    3-node cluster). Teardown stops each scenario, judges it if the
     test did not, and publishes the evidence (Allure attachments and labels, the console row).
     """
     made: list[Scenario] = []
 
     def make(
-        name: str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None,
+        test: TestMap | str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None,
         cluster: Infra | None = None, **values: str,
     ) -> Scenario:
+        if not isinstance(test, TestMap):
+            test = TestMap(test or request.node.name, seed=seed, invariants=invariants)
+        elif seed is not None or invariants is not None:
+            raise TypeError("give seed and invariants in the TestMap, not beside it: a scenario takes its seed once")
         scenario = Scenario(
-            name or request.node.name,
+            test,
             spec if spec is not None else request.getfixturevalue("chaos_spec"),
             cluster if cluster is not None else infra,
             tmp_path / f"scenario-{len(made)}",
             f"{topic_prefix}{len(made)}.",
-            seed=seed,
-            invariants=invariants,
             values=values,
         )
         made.append(scenario)

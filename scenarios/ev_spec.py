@@ -35,6 +35,17 @@ EV_RULES = InvariantSpec(
 )
 
 
+STATE_COLORS = {
+    "available": "#4caf50",
+    "reserved": "#ffb300",
+    "charging": "#1e88e5",
+    "stopped": "#9e9e9e",
+    "fault": "#e53935",
+    "disconnected": "#5e35b1",
+}
+"""How the timeline shows a CP's states, in legend order: green is fine, amber waits, red broke."""
+
+
 def evcharge(*args: str) -> list[str]:
     return [sys.executable, "-m", "evcharge.cli", *args]
 
@@ -97,4 +108,5 @@ def ev_spec(
         services=services,
         probe=ProbeSpec(query="SELECT cp_id, state FROM cps"),
         invariants=rules.with_overrides(transient_limits={**charging_limit, **rules.transient_limits}),
+        state_colors=STATE_COLORS,
     )

@@ -1,24 +1,23 @@
-"""Degraded links rather than cut ones: every Toxiproxy toxic kind, on each role's links, during a charge."""
+"""Degraded links rather than cut ones: every Toxiproxy toxic kind, on each role's links, during a charge.
+
+The kinds and their parameters come from the fault registry (each toxic's ``SUITE_PARAMS``, in its
+own file), so a new toxic joins this suite without an edit here.
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from chaos.faults.network import degraded_link_kinds
 from scenarios.flows import HOLD, held_since, serve_and_check
 
 pytestmark = pytest.mark.chaos
 
-TOXICS = {
-    "latency": {"latency": 300, "jitter": 100},
-    "slicer": {"average_size": 64, "size_variation": 32, "delay": 200},
-    "bandwidth": {"rate": 16},
-    "reset_peer": {"timeout": 500},
-    "limit_data": {"bytes": 4096},
-}
+TOXICS = degraded_link_kinds()
 
 
 @pytest.mark.parametrize("role", ["driver", "central", "cp", "monitor"])
-@pytest.mark.parametrize("toxic", TOXICS)
+@pytest.mark.parametrize("toxic", sorted(TOXICS))
 def test_toxic_during_a_charge(ev, toxic, role):
     run = ev(f"{role} {toxic}")
     run.start()

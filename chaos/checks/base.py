@@ -74,7 +74,7 @@ class Judge:
 
     @property
     def seed(self) -> int | None:
-        return self.params.seed if self.params.seed is not None else self.history.seed
+        return self.history.seed
 
     def replay_hint(self) -> str | None:
         return None if self.seed is None else f"replay with --chaos-seed {self.seed}"

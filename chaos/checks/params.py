@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+RETIRED = frozenset({"seed"})
+"""Fields older histories recorded that are no longer rules; read and ignored."""
+
 
 @dataclass(frozen=True)
 class InvariantSpec:
@@ -28,7 +31,8 @@ class InvariantSpec:
     - Sessions: events of type ``session_end_event`` or ok operations in ``session_end_ops`` finish a
       session; events of type ``ticket_event`` or ok operations in ``ticket_ops`` are its tickets;
       both carry ``session_field``.
-    - ``seed``: printed in replay hints; defaults to the history's seed.
+
+    The seed is not a rule: it lives in the history's meta line (the scenario's test map gives it).
     """
 
     transient_limits: Mapping[str, float] = field(default_factory=dict)
@@ -46,7 +50,6 @@ class InvariantSpec:
     ticket_event: str = "ticket"
     ticket_ops: frozenset[str] = frozenset()
     session_field: str = "session"
-    seed: int | None = None
 
     def is_request(self, f: str) -> bool:
         return not self.request_ops or f in self.request_ops
@@ -70,6 +73,7 @@ class InvariantSpec:
     def from_dict(cls, raw: Mapping[str, Any]) -> InvariantSpec:
         """The inverse of ``to_dict``; unknown keys are an error naming the known ones."""
         known = {f.name: f for f in fields(cls)}
+        raw = {k: v for k, v in raw.items() if k not in RETIRED}
         unknown = sorted(set(raw) - set(known))
         if unknown:
             raise ValueError(

@@ -21,14 +21,14 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def parse_limit(text: str) -> tuple[str, float]:
-    """``reserved=15`` -> ("reserved", 15.0)."""
+    """``pending=15`` -> ("pending", 15.0)."""
     state, sep, value = text.partition("=")
     try:
         if not sep or not state:
             raise ValueError
         limit = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write STATE=SECONDS, e.g. --limit reserved=15") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: write STATE=SECONDS, e.g. --limit pending=15") from None
     if limit < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a limit cannot be negative")
     return state, limit
@@ -79,8 +79,6 @@ def params_for(history: History, args: argparse.Namespace) -> InvariantSpec:
         overrides["recovery_within"] = args.recovery
     if args.request_op:
         overrides["request_ops"] = frozenset(args.request_op)
-    if args.seed is not None:
-        overrides["seed"] = args.seed
     return params.with_overrides(**overrides)
 
 
@@ -93,10 +91,13 @@ def run_check(argv: list[str]) -> int:
     try:
         history = History.load(args.history)
         params = params_for(history, args)
+        if args.seed is not None:  # the seed lives in the history's meta line, as the run recorded it
+            history.meta["seed"] = args.seed
     except HistoryError as exc:
         print(f"evchaos check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    verdicts = run_checks(history, params, args.check)
+    recorded_checks = history.meta.get("checks")  # the checks the scenario's test map named, if any
+    verdicts = run_checks(history, params, args.check or recorded_checks)
     measures = {
         "recovery": recovery(history, params).to_dict(),
         "latency": latency_percentiles(history, params.request_ops or None).to_dict(),

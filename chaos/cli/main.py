@@ -1,21 +1,25 @@
 """``evchaos``: install and run the infrastructure, re-check saved histories, build reports.
 
 evchaos infra install            resolve Kafka (Maven) and build Toxiproxy (Go) into the cache
-evchaos infra up [--brokers 3]   start a cluster and Toxiproxy in the background
+evchaos infra up [--roles R,..]  start a cluster and Toxiproxy in the background
 evchaos infra status [--json]    where everything answers, and which processes run
 evchaos infra down [--clean]     stop what `up` started (found by pid files)
 evchaos check HISTORY            re-run the invariant checks on a saved history
-evchaos report                   build the Allure HTML report (installs Allure 3 with npm once)
+evchaos report [--name TITLE]    build the Allure HTML report (installs Allure 3 with npm once)
+evchaos faults                   every fault kind, what it does and its parameters (from the registry)
+evchaos checks                   every check (rule) a scenario can name (from the registry)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from chaos.infra.install import InstallError
+from chaos.infra.topology import HARNESS_ROLE, parse_roles
 
 
 def _workdir(args: argparse.Namespace) -> Path:
@@ -42,7 +46,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if (workdir / STATE_FILE).exists() and any(s.is_running() for s in LocalBackend.load(workdir).services):
         print(f"a cluster is already running in {workdir}; `evchaos infra down` first", file=sys.stderr)
         return 1
-    roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
+    roles = parse_roles(args.roles)
     backend = LocalBackend.create(workdir, brokers=args.brokers, roles=roles)
     try:
         backend.up()
@@ -93,11 +97,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     from chaos.report.html import ReportError, build_report
 
     try:
-        index = build_report(Path(args.results), Path(args.out))
+        index = build_report(Path(args.results), Path(args.out), name=args.name)
     except ReportError as exc:
         print(f"evchaos report: {exc}", file=sys.stderr)
         return 2
     print(f"report: {index.resolve()}")
+    return 0
+
+
+def cmd_faults(args: argparse.Namespace) -> int:
+    from chaos.faults import describe_kinds
+
+    for kind, text in describe_kinds().items():
+        print(f"{kind:<16} {text}")
+    return 0
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from chaos.checks import check_names, get_check
+
+    for name in check_names():
+        module = sys.modules[type(get_check(name)).__module__]
+        doc = (module.__doc__ or type(get_check(name)).__doc__ or "").strip().splitlines()
+        print(f"{name:<24} {doc[0] if doc else ''}")
     return 0
 
 
@@ -118,7 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = infra_sub.add_parser("up", help="start brokers and Toxiproxy in the background")
     p.add_argument("--brokers", type=int, choices=(1, 3), default=1)
-    p.add_argument("--roles", default="driver,central,cp,monitor,harness", help="client roles, comma-separated")
+    p.add_argument(
+        "--roles", default=os.environ.get("EVCHAOS_ROLES", ""),
+        help="your system's Kafka client roles, comma-separated (e.g. api,worker); each gets a listener "
+        f"and proxies on every broker, and '{HARNESS_ROLE}' is always added. Env: EVCHAOS_ROLES",
+    )
     p.add_argument("--workdir", help=workdir_help)
     p.add_argument("--json", action="store_true", help="print the endpoints as JSON")
     p.set_defaults(func=cmd_up)
@@ -139,7 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="build the Allure HTML report from the results of a run")
     p.add_argument("--results", default="reports/allure-results", help="Allure results folder")
     p.add_argument("--out", default="reports/html", help="where the HTML report goes")
+    p.add_argument(
+        "--name", default=os.environ.get("EVCHAOS_REPORT_NAME", "Resilience report"),
+        help="the report's title (default: %(default)s). Env: EVCHAOS_REPORT_NAME",
+    )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("faults", help="list every fault kind with its parameters")
+    p.set_defaults(func=cmd_faults)
+    p = sub.add_parser("checks", help="list every check a scenario can name")
+    p.set_defaults(func=cmd_checks)
     return parser
 
 

@@ -1,16 +1,17 @@
 """One scenario, end to end: a system under test, a history, faults, and a judged verdict.
 
-This is where Jepsen's three parts meet without mixing: the test body plays the clients (it records
-operations through ``scenario.op``), the faults come from ``chaos.faults`` (one at a time with
-``scenario.fault`` or as a ``chaos.nemesis`` schedule with ``scenario.run_schedule``), and the
-checks judge the recorded history afterwards (``scenario.judge``). States are sampled through the
-spec's probe all along, so the checks see what the system's own database said, not what a client
-believed.
+This is where Jepsen's three parts meet without mixing, as its test map (``chaos.core.testmap``)
+names them: the workload plays the clients (operations recorded through ``scenario.op``), the
+nemesis breaks things (one fault at a time with ``scenario.fault``, or the map's schedule with
+``scenario.run``), and the map's checks judge the recorded history afterwards (``scenario.judge``).
+States are sampled through the spec's probe all along, so the checks see what the system's own
+database said, not what a client believed.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,9 +21,11 @@ from typing import Any, TypeVar
 from chaos.checks import InvariantSpec, run_checks
 from chaos.checks.base import Verdict
 from chaos.checks.measures import Recovery, recovery
-from chaos.core.history import History, Operation, StateSampler
+from chaos.core.history import History, Operation
+from chaos.core.sampler import StateSampler
 from chaos.core.spec import SystemSpec
 from chaos.core.system import SystemRun
+from chaos.core.testmap import TestMap
 from chaos.faults import FaultContext
 from chaos.faults.base import BaseFault, applied
 from chaos.infra.backends.base import Infra
@@ -40,23 +43,25 @@ class Scenario:
 
     def __init__(
         self,
-        name: str,
+        test: TestMap,
         spec: SystemSpec,
         infra: Infra,
         workdir: Path,
         topic_prefix: str,
-        seed: int | None = None,
-        invariants: InvariantSpec | None = None,
         values: Mapping[str, str] | None = None,
     ) -> None:
-        self.name, self.spec, self.infra, self.workdir, self.seed = name, spec, infra, workdir, seed
+        self.test, self.spec, self.infra, self.workdir = test, spec, infra, workdir
         self.created = time.monotonic()
         self.asserted = False
+        self.clients: Any = self
+        """What the map's workload drives; a suite with client objects of its own sets them here."""
         workdir.mkdir(parents=True, exist_ok=True)
-        self.invariants = (invariants or spec.invariants).with_overrides(seed=seed)
+        self.invariants: InvariantSpec = test.invariants or spec.invariants
+        self.checks = test.checks if test.checks is not None else spec.checks
         self.history = History(
-            workdir / "history.jsonl", seed=seed, scenario=name, system=spec.name,
-            invariants=self.invariants.to_dict(),
+            workdir / "history.jsonl", seed=test.seed, scenario=test.name, system=spec.name,
+            invariants=self.invariants.to_dict(), state_colors=dict(spec.state_colors),
+            checks=list(self.checks) if self.checks is not None else None,
         )
         self.system = SystemRun(spec, infra, workdir, topic_prefix=topic_prefix, **dict(values or {}))
         self.faults: FaultContext = self.system.fault_context
@@ -64,6 +69,15 @@ class Scenario:
         self.verdicts: list[Verdict] = []
         self.recovery: Recovery | None = None
         self._sampler = StateSampler(self.history, self.system.probe()) if spec.probe else None
+
+    @property
+    def name(self) -> str:
+        return self.test.name
+
+    @property
+    def seed(self) -> int | None:
+        """The one seed of this scenario (the map's): its nemesis, history and replay hints use it."""
+        return self.test.seed
 
     # -- system ----------------------------------------------------------------------------------
     def start(self, *names: str, wait: bool = True) -> None:
@@ -106,6 +120,40 @@ class Scenario:
         self.schedule = ran
         return ran
 
+    def run(self, stop_timeout: float = 60.0) -> Schedule | None:
+        """Run the map: its workload in a thread beside its nemesis, until the schedule has run to its
+        end (every fault healed, the quiet period over); then the workload is told to stop and joined.
+
+        Without a nemesis the workload is not run here: nothing would say when to stop it.
+        """
+        schedule = self.test.schedule()
+        if schedule is None:
+            return None
+        stop = threading.Event()
+        crashed: list[BaseException] = []
+        workload = self.test.workload
+
+        def play() -> None:
+            try:
+                if workload is not None:
+                    workload(self.clients, stop)
+            except BaseException as exc:  # a workload bug fails the test below, never silently
+                crashed.append(exc)
+                self.history.note("the workload crashed", error=f"{type(exc).__name__}: {exc}")
+
+        clients = threading.Thread(target=play, name="workload", daemon=True)
+        clients.start()
+        try:
+            ran = self.run_schedule(schedule)
+        finally:
+            stop.set()
+            clients.join(timeout=stop_timeout)
+        if crashed:
+            raise RuntimeError(f"{self.name}: the workload crashed: {crashed[0]!r}") from crashed[0]
+        if clients.is_alive():
+            raise TimeoutError(f"{self.name}: the workload did not stop within {stop_timeout:g} s of the schedule end")
+        return ran
+
     # -- waiting ---------------------------------------------------------------------------------
     def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, every: float = 0.05) -> T:
         """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
@@ -146,7 +194,7 @@ class Scenario:
         """Stop sampling and run every check over the history; measures time to recovery."""
         if self._sampler is not None and self._sampler.running:
             self._sampler.stop()
-        self.verdicts = run_checks(self.history, self.invariants)
+        self.verdicts = run_checks(self.history, self.invariants, self.checks)
         self.recovery = recovery(self.history, self.invariants)
         return self.verdicts
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from chaos.core.history import StateProbe
+from chaos.core.sampler import StateProbe
 from chaos.core.spec import ServiceSpec, SystemSpec
 from chaos.faults import FaultContext
 from chaos.infra.backends.base import Infra

@@ -9,14 +9,14 @@ file), registered by name. A ``FaultContext`` (the backend plus the system's ser
     fault.apply(); ...; fault.heal()          # heal is idempotent and undoes only this fault
     ScheduleRunner(schedule, ctx.make_fault, history).run()
 
-Kinds: the Toxiproxy toxics (``latency``, ``bandwidth``, ``slow_close``, ``timeout``, ``blackhole``,
-``reset_peer``, ``slicer``, ``limit_data``) and ``link-down`` on links; ``term``, ``kill``, ``pause``,
-``restart`` on services and brokers; ``before-proxies`` and ``before-kafka`` for start order.
-Targets: see ``chaos.faults.targets``.
+The kinds are whatever files ``chaos/faults/kinds`` holds: ``fault_kinds()`` lists them,
+``describe_kinds()`` says what each does and takes, and ``evchaos faults`` prints that list (no
+other list of kinds is kept anywhere). Targets: see ``chaos.faults.targets``.
 """
 
 from chaos.faults.base import BaseFault, FaultError
 from chaos.faults.context import FaultContext
+from chaos.faults.links import cut, link_down
 from chaos.faults.params import FaultSpecError, Param
 from chaos.faults.registry import describe_kinds, fault_class, fault_kinds, make_fault, register
 from chaos.faults.start_order import started_early
@@ -31,9 +31,11 @@ __all__ = [
     "LinkTarget",
     "Param",
     "ServiceTarget",
+    "cut",
     "describe_kinds",
     "fault_class",
     "fault_kinds",
+    "link_down",
     "make_fault",
     "parse_process_target",
     "register",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from chaos.faults.params import FaultSpecError, Param, validate_params
 
@@ -26,7 +26,19 @@ if TYPE_CHECKING:
     from chaos.core.history import History
     from chaos.faults.context import FaultContext
 
-__all__ = ["BaseFault", "FaultError", "FaultSpecError", "Param", "Undo", "applied"]
+__all__ = ["BaseFault", "Fault", "FaultError", "FaultSpecError", "Param", "Undo", "applied"]
+
+
+class Fault(Protocol):
+    """What runs a fault needs of it: names for reports, and apply/heal (``BaseFault`` is one)."""
+
+    name: str
+    kind: str
+    target: str
+
+    def apply(self) -> None: ...
+
+    def heal(self) -> None: ...
 
 
 class FaultError(RuntimeError):
@@ -124,10 +136,21 @@ class BaseFault:
 
 
 @contextmanager
-def applied(fault: BaseFault, history: History | None = None) -> Iterator[BaseFault]:
+def applied(
+    fault: BaseFault | Fault, history: History | None = None, *, name: str | None = None,
+    params: Mapping[str, Any] | None = None, **extra: Any,
+) -> Iterator[Any]:
     """``with applied(fault, history):`` the fault is active inside, healed in ``finally``, and, with a
-    history, recorded as a fault window (a failed heal is recorded in the window, then raised)."""
-    window = history.fault_start(fault.label, fault.kind, fault.target, dict(fault.params)) if history else None
+    history, recorded as a fault window (a failed heal is recorded in the window, then raised).
+
+    This is the one place a fault window is recorded: a scenario's ``with scenario.fault(...)`` and
+    the nemesis runner's timed steps both go through it. ``name`` and ``params`` default to the
+    fault's own; ``extra`` fields go into the window's start event (the runner adds ``step_at``).
+    """
+    window = None
+    if history is not None:
+        recorded = dict(params) if params is not None else dict(getattr(fault, "params", {}))
+        window = history.fault_start(name or fault.name, fault.kind, fault.target, recorded, **extra)
     error: str | None = None
     try:
         fault.apply()

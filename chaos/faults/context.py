@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chaos.faults.registry import make_fault
 from chaos.infra.backends.base import Infra, Lifecycle
 
 if TYPE_CHECKING:
@@ -31,6 +32,4 @@ class FaultContext:
 
     def make_fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> BaseFault:
         """A fault of ``kind`` on ``target``, validated now, not yet applied."""
-        from chaos.faults.registry import make_fault
-
         return make_fault(self, kind, target, params)

@@ -8,10 +8,12 @@ fault's toxics even when other faults, or a test, added toxics to the same proxi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from functools import partial
 from typing import Any, ClassVar
 
 from chaos.faults.base import BaseFault, Param
+from chaos.faults.registry import fault_class, fault_kinds
 from chaos.faults.targets import LinkTarget
 from chaos.infra.toxiproxy.client import Stream, Toxic, ToxiproxyClient, ToxiproxyError
 
@@ -53,10 +55,14 @@ class ToxicFault(LinkFault):
     """One Toxiproxy toxic type with its attributes, on every proxy of the link and the chosen stream(s).
 
     Subclasses set ``toxic_type`` and ``ATTRIBUTES``; ``PARAMS`` adds ``stream`` and ``toxicity``.
+    ``SUITE_PARAMS`` are the attributes a degraded-link suite applies this toxic with (so a new toxic
+    joins that suite from its own file); ``None`` keeps it out: toxics that stall or close a link
+    are cuts, which the link-cut suites cover.
     """
 
     toxic_type: ClassVar[str] = ""
     ATTRIBUTES: ClassVar[dict[str, Param]] = {}
+    SUITE_PARAMS: ClassVar[Mapping[str, Any] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -86,6 +92,16 @@ def _remover(client: ToxiproxyClient, proxy: str, toxic: str) -> Any:
                 raise
 
     return remove
+
+
+def degraded_link_kinds() -> dict[str, Mapping[str, Any]]:
+    """Toxic kind -> the parameters a degraded-link suite applies it with, from the registry."""
+    chosen: dict[str, Mapping[str, Any]] = {}
+    for kind in fault_kinds(of=ToxicFault):
+        params = getattr(fault_class(kind), "SUITE_PARAMS", None)
+        if params is not None:
+            chosen[kind] = dict(params)
+    return chosen
 
 
 def disable_links(fault: BaseFault, client: ToxiproxyClient, proxies: list[str]) -> None:

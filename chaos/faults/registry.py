@@ -9,11 +9,13 @@ Toxiproxy spells its toxics with underscores and schedules tend to use hyphens.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chaos.faults.base import BaseFault
-from chaos.faults.context import FaultContext
 from chaos.faults.params import FaultSpecError
+
+if TYPE_CHECKING:
+    from chaos.faults.context import FaultContext
 
 _KINDS: dict[str, type[BaseFault]] = {}
 F = TypeVar("F", bound=type[BaseFault])
@@ -38,10 +40,10 @@ def _load() -> None:
     import chaos.faults.kinds  # noqa: F401 - registers the built-in kinds
 
 
-def fault_kinds() -> list[str]:
-    """Every registered kind, as it is spelled by its class."""
+def fault_kinds(of: type[BaseFault] | None = None) -> list[str]:
+    """Every registered kind (or those built on ``of``, e.g. every Toxiproxy toxic), as its class spells it."""
     _load()
-    return sorted(cls.kind for cls in _KINDS.values())
+    return sorted(cls.kind for cls in _KINDS.values() if of is None or issubclass(cls, of))
 
 
 def fault_class(kind: str) -> type[BaseFault]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from chaos.faults.params import FaultSpecError
 from chaos.infra.backends.base import Infra, Lifecycle
 
-LINK_FORMS = "'<role>' (all of a role's links) or '<role>@<broker id>' (one link), e.g. 'driver' or 'driver@2'"
+LINK_FORMS = "'<role>' (all of a role's links) or '<role>@<broker id>' (one link), e.g. 'api' or 'api@2'"
 BROKER_FORMS = "'broker:<id>', 'broker:leader:<topic>[:<partition>]', 'broker:minority' or 'broker:all'"
 _LINK_RE = re.compile(r"^(?P<role>[a-z][a-z0-9_]*)(?:@(?P<broker>\d+))?$")
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]+$")

@@ -17,7 +17,10 @@ from dataclasses import asdict, dataclass
 
 from chaos.infra.toxiproxy.client import Proxy
 
-DEFAULT_ROLES = ("driver", "central", "cp", "monitor", "harness")
+HARNESS_ROLE = "harness"
+"""The harness's own clients (topic set-up, injected records, observers): every cluster has this role."""
+DEFAULT_ROLES = (HARNESS_ROLE,)
+"""A cluster's roles when nobody names any. A system's roles come from its spec (``SystemSpec.roles``)."""
 RESERVED_LISTENERS = ("CONTROLLER", "INTERNAL")
 _ROLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
@@ -33,11 +36,21 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
         return ports
 
 
+def parse_roles(text: str) -> tuple[str, ...]:
+    """``"driver, central"`` -> ``("driver", "central")`` (the form of ``--roles`` and ``EVCHAOS_ROLES``)."""
+    return tuple(role.strip() for role in text.split(",") if role.strip())
+
+
+def with_harness(roles: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The roles given, in order, plus the harness's own role at the end if it is missing."""
+    return (*roles, HARNESS_ROLE) if HARNESS_ROLE not in roles else tuple(roles)
+
+
 def validate_roles(roles: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     for role in roles:
         if not _ROLE_RE.match(role) or role.upper() in RESERVED_LISTENERS:
             raise ValueError(
-                f"bad client role {role!r}: use lower-case letters, digits and '_' (e.g. 'driver'), "
+                f"bad client role {role!r}: use lower-case letters, digits and '_' (e.g. 'api'), "
                 f"and not {', '.join(r.lower() for r in RESERVED_LISTENERS)}"
             )
     if len(set(roles)) != len(roles) or not roles:
@@ -77,7 +90,7 @@ class Topology:
     ) -> Topology:
         if brokers not in (1, 3):
             raise ValueError(f"--brokers must be 1 or 3, not {brokers}")
-        roles = validate_roles(roles)
+        roles = validate_roles(with_harness(roles))
         node_ids = tuple(range(1, brokers + 1))
         ports = iter(free_ports(1 + brokers * (2 + 2 * len(roles)), host))
         toxiproxy_port = next(ports)

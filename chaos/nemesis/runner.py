@@ -12,24 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from chaos.core.history import History
+from chaos.faults.base import Fault, applied
 from chaos.nemesis.schedule import HEAL_ALL, Schedule, Step
-
-
-class Fault(Protocol):
-    """What the runner needs from a fault: a name for reports, and apply/heal."""
-
-    name: str
-    kind: str
-    target: str
-
-    def apply(self) -> None: ...
-
-    def heal(self) -> None: ...
-
 
 FaultFactory = Callable[[str, str, Mapping[str, Any]], Fault]
 """``make_fault(kind, target, params) -> Fault``; raises (e.g. KeyError) for an unknown kind."""
@@ -46,7 +35,7 @@ class NemesisError(RuntimeError):
 class _Active:
     step: Step
     fault: Fault
-    window: str
+    window: AbstractContextManager[Any]
     applied_at: float
 
 
@@ -154,16 +143,14 @@ class ScheduleRunner:
         except Exception as exc:
             raise NemesisError(f"cannot make fault {step.kind!r} on {step.target!r}: {exc}") from exc
         applied_at = self._now()
-        window = self.history.fault_start(
-            step.name or fault.name, step.kind, step.target, step.params, step_at=step.at
-        )
-        active = _Active(step, fault, window, applied_at)
-        self._active.append(active)
+        window = applied(fault, self.history, name=step.name or fault.name, params=step.params, step_at=step.at)
         try:
-            fault.apply()
-        except Exception as exc:
-            self._errors.append(f"applying {active.step.label!r} failed: {type(exc).__name__}: {exc}")
+            window.__enter__()  # records the window, applies; held open until the step's heal
+        except Exception as exc:  # applied() has healed what it did and closed the window
+            self._record_ran(step, applied_at)
+            self._errors.append(f"applying {step.label!r} failed: {type(exc).__name__}: {exc}")
             raise NemesisError(self._errors[-1]) from exc
+        self._active.append(_Active(step, fault, window, applied_at))
 
     def _heal_step(self, step: Step) -> None:
         for active in [a for a in self._active if a.step is step]:
@@ -182,22 +169,17 @@ class ScheduleRunner:
 
     def _heal(self, active: _Active) -> None:
         self._active.remove(active)
-        error = None
         try:
-            active.fault.heal()
+            active.window.__exit__(None, None, None)  # heals and closes the window (with the heal's error)
         except Exception as exc:
-            error = f"healing {active.step.label!r} failed: {type(exc).__name__}: {exc}"
-            self._errors.append(error)
+            self._errors.append(f"healing {active.step.label!r} failed: {type(exc).__name__}: {exc}")
         finally:
-            healed_at = self._now()
-            self.history.fault_end(active.window, error=error)
-            self._ran.append(
-                Step(
-                    round(active.applied_at, 3),
-                    active.step.kind,
-                    active.step.target,
-                    round(healed_at - active.applied_at, 3) or 0.001,
-                    dict(active.step.params),
-                    active.step.name,
-                )
-            )
+            self._record_ran(active.step, active.applied_at)
+
+    def _record_ran(self, step: Step, applied_at: float) -> None:
+        """The step as it really ran: its real offset and duration."""
+        healed_at = self._now()
+        self._ran.append(
+            Step(round(applied_at, 3), step.kind, step.target, round(healed_at - applied_at, 3) or 0.001,
+                 dict(step.params), step.name)
+        )

@@ -4,22 +4,12 @@ A schedule is data rather than code so that the one that ran can be printed, att
 saved and replayed exactly. Each step applies one fault kind to one target at an offset from the
 start, for a duration (or until the next ``heal-all`` step); gaps are simply the offsets between
 steps, and steps may overlap. A schedule ends with a ``quiet`` period in which nothing is broken,
-so that recovery can be observed.
-
-File form (YAML or JSON; ``seed``, ``name`` and ``quiet`` are optional)::
-
-    seed: 7
-    quiet: 10
-    steps:
-      - {at: 2, kind: timeout, target: producer, duration: 8, name: producer link timeout}
-      - {at: 12, kind: kill, target: broker-1, params: {restart: true}}
-      - {at: 20, kind: heal-all}
+so that recovery can be observed. The file form, with an example, is ``chaos.nemesis.schedule_file``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,22 +17,9 @@ from typing import Any
 
 import yaml
 
-HEAL_ALL = "heal-all"
-"""The step kind that heals every fault still active."""
+from chaos.nemesis.schedule_file import HEAL_ALL, ScheduleError, check_schedule, parse_text, read_text
 
-STEP_FIELDS = {
-    "at": "the offset in seconds from the start, e.g. 'at: 2.5'",
-    "kind": "the fault kind, e.g. 'kind: timeout' (or 'heal-all')",
-    "target": "what the fault hits, e.g. 'target: producer'",
-    "duration": "seconds until the fault is healed, or null to keep it until the next heal-all",
-    "params": "a mapping of fault parameters, e.g. 'params: {latency: 500}'",
-    "name": "a label for reports and verdicts, e.g. 'name: producer link timeout'",
-}
-SCHEDULE_FIELDS = ("steps", "seed", "quiet", "name")
-
-
-class ScheduleError(ValueError):
-    """A schedule (usually a file) is malformed; the message names the field and the fix."""
+__all__ = ["HEAL_ALL", "Schedule", "ScheduleBuilder", "ScheduleError", "Step"]
 
 
 @dataclass(frozen=True)
@@ -141,96 +118,19 @@ class Schedule:
 
     @classmethod
     def load(cls, path: Path | str) -> Schedule:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScheduleError(f"cannot read schedule file {path}: {exc.strerror or exc}") from exc
-        return cls.loads(text, source=str(path))
+        return cls.loads(read_text(path), source=str(path))
 
     @classmethod
     def loads(cls, text: str, source: str = "schedule") -> Schedule:
         """Parse YAML (a superset of JSON, so JSON files load too)."""
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or exc
-            raise ScheduleError(f"{source}: not valid YAML/JSON{where}: {problem}") from None
-        return cls.from_dict(raw, source)
+        return cls.from_dict(parse_text(text, source), source)
 
     @classmethod
     def from_dict(cls, raw: Any, source: str = "schedule") -> Schedule:
         """Validate and build; a bare list is taken as the steps."""
-        if isinstance(raw, list):
-            raw = {"steps": raw}
-        if not isinstance(raw, Mapping):
-            raise ScheduleError(
-                f"{source}: a schedule must be a mapping with a 'steps' list (or a list of steps), "
-                f"got {type(raw).__name__}"
-            )
-        unknown = sorted(set(raw) - set(SCHEDULE_FIELDS))
-        if unknown:
-            raise ScheduleError(
-                f"{source}: unknown field {unknown[0]!r}; a schedule has only: {', '.join(SCHEDULE_FIELDS)}"
-            )
-        steps = raw.get("steps")
-        if not isinstance(steps, list):
-            raise ScheduleError(
-                f"{source}: 'steps' must be a list of steps, e.g. 'steps: [{{at: 0, kind: kill}}]'"
-            )
-        seed = raw.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ScheduleError(f"{source}: 'seed' must be an integer or null, got {seed!r}")
-        return cls(
-            steps=tuple(parse_step(step, f"{source}: steps[{i}]") for i, step in enumerate(steps)),
-            quiet=seconds(
-                raw.get("quiet", 0.0), f"{source}: quiet", "the quiet period in seconds, e.g. 'quiet: 10'"
-            ),
-            seed=seed,
-            name=None if raw.get("name") is None else str(raw["name"]),
-        )
-
-
-def seconds(value: Any, where: str, hint: str, allow_none: bool = False, positive: bool = False) -> Any:
-    """A non-negative number of seconds (or None if allowed), else a ``ScheduleError`` with ``hint``."""
-    if value is None and allow_none:
-        return None
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ScheduleError(f"{where}: must be a number of seconds {bound}, got {value!r}; {hint}")
-    return float(value)
-
-
-def parse_step(raw: Any, where: str) -> Step:
-    if not isinstance(raw, Mapping):
-        raise ScheduleError(f"{where}: a step must be a mapping such as '{{at: 0, kind: kill, target: x}}'")
-    unknown = sorted(set(raw) - set(STEP_FIELDS))
-    if unknown:
-        raise ScheduleError(
-            f"{where}: unknown field {unknown[0]!r}; a step has only: {', '.join(STEP_FIELDS)}"
-        )
-    for required in ("at", "kind"):
-        if required not in raw:
-            raise ScheduleError(f"{where}: missing {required!r}: {STEP_FIELDS[required]}")
-    kind = raw["kind"]
-    if not isinstance(kind, str) or not kind:
-        raise ScheduleError(f"{where}.kind: must be a non-empty string, got {kind!r}; {STEP_FIELDS['kind']}")
-    if kind != HEAL_ALL and not raw.get("target"):
-        raise ScheduleError(f"{where}: missing 'target' for fault kind {kind!r}: {STEP_FIELDS['target']}")
-    params = raw.get("params") or {}
-    if not isinstance(params, Mapping):
-        raise ScheduleError(f"{where}.params: must be a mapping, got {params!r}; {STEP_FIELDS['params']}")
-    return Step(
-        at=seconds(raw["at"], f"{where}.at", STEP_FIELDS["at"]),
-        kind=kind,
-        target=str(raw.get("target") or ""),
-        duration=seconds(raw.get("duration"), f"{where}.duration", STEP_FIELDS["duration"], True, True),
-        params=dict(params),
-        name=None if raw.get("name") is None else str(raw["name"]),
-    )
+        fields = check_schedule(raw, source)
+        steps = tuple(Step(**step) for step in fields["steps"])
+        return cls(steps, fields["quiet"], fields["seed"], fields["name"])
 
 
 class ScheduleBuilder:

@@ -204,8 +204,7 @@ class RunEvidence:
 
     @property
     def seed(self) -> int | None:
-        if self.schedule is not None and self.schedule.seed is not None:
-            return self.schedule.seed
+        """The scenario's one seed, as its history recorded it."""
         return self.history.seed
 
 

@@ -111,7 +111,7 @@ def _replace_dir(new: Path, out: Path) -> None:
 
 
 def build_report(
-    results: Path = DEFAULT_RESULTS, out: Path = DEFAULT_OUT, name: str = "EV charging resilience",
+    results: Path = DEFAULT_RESULTS, out: Path = DEFAULT_OUT, name: str = "Resilience report",
     install: bool = True,
 ) -> Path:
     """Generate the HTML report from ``results`` into ``out``; return the path of its ``index.html``."""

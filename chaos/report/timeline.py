@@ -10,7 +10,7 @@ Matplotlib runs on the Agg backend (no display, no GUI toolkit), so it works in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -24,18 +24,9 @@ from matplotlib.patches import Patch
 from chaos.checks.views import FaultWindow, StateInterval, fault_windows, state_intervals
 from chaos.core.history import Event, History
 
-STATE_COLORS: dict[str, str] = {
-    "available": "#4caf50",
-    "reserved": "#ffb300",
-    "charging": "#1e88e5",
-    "stopped": "#9e9e9e",
-    "fault": "#e53935",
-    "disconnected": "#5e35b1",
-}
-"""The same state always has the same colour, in every report: green is fine, amber waits, red broke."""
-
 EXTRA_COLORS = ("#00897b", "#8d6e63", "#d81b60", "#7cb342", "#3949ab", "#f4511e", "#546e7a", "#c0ca33")
-"""Colours for states a spec adds, given out in name order so a state keeps its colour across runs."""
+"""Colours for states the spec gives none (``SystemSpec.state_colors``, recorded in the history's
+meta), given out in name order so a state keeps its colour across runs."""
 
 FAULT_COLOR = "#37474f"
 """Slate, not red: red already means the ``fault`` state, and a fault window is a cause, not a state."""
@@ -45,7 +36,7 @@ ROW_HEIGHT = 0.62
 
 def palette(states: Iterable[str], base: Mapping[str, str] | None = None) -> dict[str, str]:
     """A colour per state: the known ones from ``base``, the rest from ``EXTRA_COLORS`` in name order."""
-    known = dict(STATE_COLORS if base is None else base)
+    known = dict(base or {})
     extra = sorted(set(states) - set(known))
     colors = {state: EXTRA_COLORS[i % len(EXTRA_COLORS)] for i, state in enumerate(extra)}
     return {**known, **colors}
@@ -138,9 +129,14 @@ def _shade_windows(ax: Axes, windows: Sequence[FaultWindow], end: float) -> None
             ax.axvline(stop, color=FAULT_COLOR, linewidth=0.8, linestyle=":", alpha=0.7)
 
 
-def _legend_order(state: str) -> tuple[int, str]:
-    known = list(STATE_COLORS)
-    return (known.index(state), "") if state in known else (len(known), state)
+def _colors_of(meta: Mapping[str, object]) -> dict[str, str]:
+    """The spec's state colours, in its legend order, as recorded in the history's meta line."""
+    raw = meta.get("state_colors")
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+
+
+def _legend_order(known: Sequence[str]) -> Callable[[str], tuple[int, str]]:
+    return lambda state: (known.index(state), "") if state in known else (len(known), state)
 
 
 def _limits_of(meta: Mapping[str, object]) -> dict[str, float]:
@@ -171,7 +167,8 @@ def plot_timeline(
     intervals = state_intervals(events)
     windows = fault_windows(events)
     lanes = fault_lanes(windows, end)
-    colors = palette({i.state for rows in intervals.values() for i in rows})
+    spec_colors = _colors_of(meta)
+    colors = palette({i.state for rows in intervals.values() for i in rows}, spec_colors)
 
     fault_rows, state_rows = max(lanes, default=0) + 1, max(len(intervals), 1)
     height = 1.5 + 0.42 * state_rows + 0.3 * fault_rows
@@ -194,7 +191,7 @@ def plot_timeline(
         bottom.grid(axis="x", color="#e0e0e0", linewidth=0.6)
         bottom.set_axisbelow(True)
         top.set_title(_title(meta, title), loc="left", fontsize=11, fontweight="bold")
-        used = sorted({i.state for rows in intervals.values() for i in rows}, key=_legend_order)
+        used = sorted({i.state for rows in intervals.values() for i in rows}, key=_legend_order(list(spec_colors)))
         handles = [Patch(facecolor=colors[s], label=s) for s in used]
         handles.append(Patch(facecolor=FAULT_COLOR, alpha=0.5, label="fault window"))
         if over_limit:

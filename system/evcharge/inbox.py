@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from evcharge.config import KafkaSettings
-from evcharge.kafka_client import ResilientConsumer
+from evcharge.kafka import ResilientConsumer
 from evcharge.logs import bound
 from evcharge.messages import InvalidMessage, Message, decode
 

@@ -14,7 +14,7 @@ from evcharge.config import ConfigError, kafka_settings
 
 
 def _on_signal(*events: threading.Event) -> None:
-    """SIGTERM / SIGINT ask the component to stop cleanly (flush the outbox, close clients)."""
+    """SIGTERM / SIGINT ask the component to stop cleanly (drain the send queue, close clients)."""
 
     def handler(signum: int, _frame: object) -> None:
         for event in events:
@@ -121,7 +121,7 @@ def run_driver(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from evcharge.kafka_client import ResilientProducer
+    from evcharge.kafka import ResilientProducer
     from evcharge.messages import CpCommand, Topics, make
 
     kafka = kafka_settings(args)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chaos.faults import cut
 from chaos.infra.backends import docker as backend
 from chaos.infra.backends.docker import (
     DockerBackend,
@@ -22,9 +23,12 @@ from chaos.infra.backends.docker import (
 )
 from chaos.infra.kafka_protocol import fetch_metadata
 
+ROLES = ("driver", "central", "cp", "monitor", "harness")
+"""The EV network's roles plus the harness's, in the order the expectations below are written."""
+
 
 def test_three_brokers_share_listener_ports_but_never_a_proxy_port() -> None:
-    topology = layout(3)
+    topology = layout(3, ROLES)
     assert topology.node_ids == (1, 2, 3)
     proxy_ports = [link.proxy_port for link in topology.links]
     assert len(set(proxy_ports)) == len(proxy_ports) == 3 * len(topology.roles)
@@ -32,19 +36,19 @@ def test_three_brokers_share_listener_ports_but_never_a_proxy_port() -> None:
         link.listener_port for link in topology.links_of(node_id=3)
     }
     with pytest.raises(ValueError, match="1 or 3"):
-        layout(2)
+        layout(2, ROLES)
 
 
 def test_a_proxy_forwards_to_its_broker_listener_on_the_docker_network() -> None:
-    proxies = {p.name: p for p in container_proxies(layout(3))}
+    proxies = {p.name: p for p in container_proxies(layout(3, ROLES))}
     driver_b2 = proxies["driver-b2"]
-    link = layout(3).links_of("driver", 2)[0]
+    link = layout(3, ROLES).links_of("driver", 2)[0]
     assert driver_b2.listen == f"0.0.0.0:{link.proxy_port}"
     assert driver_b2.upstream == f"kafka-2:{link.listener_port}"
 
 
 def test_each_role_listener_advertises_that_roles_proxy() -> None:
-    topology = layout(3)
+    topology = layout(3, ROLES)
     advertised = {role: f"localhost:{3000 + i}" for i, role in enumerate(topology.roles)}
     props = kafka_properties(topology, 2, advertised)
     assert props["node.id"] == "2"
@@ -149,7 +153,9 @@ def test_docker_backend_end_to_end() -> None:
         broker.resume()
         broker.restart(hard=True)
         infra.wait_brokers(timeout=60)
-        assert infra.cut("driver") == ["driver-b1"]
-        infra.heal("driver")
+        down = cut(infra, "driver")
+        assert down.proxies == ["driver-b1"] and not infra.toxiproxy.get("driver-b1").enabled
+        down.heal()
+        assert infra.toxiproxy.get("driver-b1").enabled
     finally:
         infra.down()

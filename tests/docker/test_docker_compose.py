@@ -19,10 +19,13 @@ import pytest
 from chaos.infra import versions
 from chaos.infra.backends.docker import TOXIPROXY_IMAGE, container_proxies, kafka_env, kafka_properties, layout
 from chaos.infra.endpoints import Endpoints
-from chaos.infra.topology import DEFAULT_ROLES
+from chaos.infra.topology import with_harness
+from scenarios.ev_spec import ev_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+ROLES = ("driver", "central", "cp", "monitor", "harness")
+"""The roles docker-compose.yml and docker/endpoints.json were laid out for, in their port order."""
 COMMAND_ROLE = {"central": "central", "cp": "cp", "monitor": "monitor", "driver": "driver"}
 """``evcharge <command>`` -> the Kafka client role whose proxies that service must use."""
 
@@ -65,7 +68,7 @@ def test_images_are_the_pinned_versions() -> None:
 
 
 def test_kafka_is_configured_exactly_as_the_docker_backend_configures_a_broker() -> None:
-    topology = layout(1)
+    topology = layout(1, ROLES)
     advertised = {link.role: f"toxiproxy:{link.proxy_port}" for link in topology.links}
     expected = kafka_env(kafka_properties(topology, 1, advertised))
     assert resolved()["services"]["kafka-1"]["environment"] == expected
@@ -73,17 +76,17 @@ def test_kafka_is_configured_exactly_as_the_docker_backend_configures_a_broker()
 
 def test_toxiproxy_config_has_one_proxy_per_role_in_front_of_its_listener() -> None:
     proxies = json.loads((ROOT / "docker" / "toxiproxy.json").read_text())
-    assert proxies == [p.to_api() for p in container_proxies(layout(1))]
+    assert proxies == [p.to_api() for p in container_proxies(layout(1, ROLES))]
     toxiproxy = resolved()["services"]["toxiproxy"]
     assert "-config=/config/toxiproxy.json" in toxiproxy["command"]
     mount = next(v for v in toxiproxy["volumes"] if v["target"] == "/config/toxiproxy.json")
     assert Path(mount["source"]) == ROOT / "docker" / "toxiproxy.json"
     published = {int(p["published"]) for p in toxiproxy["ports"]}
-    assert {link.proxy_port for link in layout(1).links} | {8474} <= published
+    assert {link.proxy_port for link in layout(1, ROLES).links} | {8474} <= published
 
 
 def test_each_service_reaches_kafka_only_through_its_own_roles_proxy() -> None:
-    proxy_of = {link.role: f"toxiproxy:{link.proxy_port}" for link in layout(1).links}
+    proxy_of = {link.role: f"toxiproxy:{link.proxy_port}" for link in layout(1, ROLES).links}
     services = resolved()["services"]
     ev = {name: s for name, s in services.items() if s.get("image") == "evcharge:local"}
     commands = sorted(s["command"][0] for s in ev.values())
@@ -104,8 +107,8 @@ def test_each_monitor_watches_its_own_engine(cp: str) -> None:
 
 def test_endpoints_file_lets_the_external_backend_use_this_cluster() -> None:
     endpoints = Endpoints.from_json((ROOT / "docker" / "endpoints.json").read_text())
-    assert set(endpoints.roles) == set(DEFAULT_ROLES)
-    for link in layout(1).links:
+    assert set(endpoints.roles) == set(ROLES)
+    for link in layout(1, ROLES).links:
         assert endpoints.bootstrap(link.role) == f"toxiproxy:{link.proxy_port}"
     assert endpoints.toxiproxy_api == "http://127.0.0.1:8474"
     assert [b.internal for b in endpoints.brokers] == ["127.0.0.1:19092"]
@@ -115,3 +118,7 @@ def test_the_dockerfile_builds_the_services_image() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert text.startswith("#") and "FROM python:3.11-slim" in text
     assert "RUN pip install ." in text and 'ENTRYPOINT ["evcharge"]' in text
+
+
+def test_the_compose_roles_are_the_ev_specs_roles() -> None:
+    assert set(ROLES) == set(with_harness(ev_spec().roles)), "docker-compose.yml must give every role of the spec"

@@ -46,11 +46,11 @@ def test_missing_tool_names_the_tool_and_version(tmp_path, tool, needs):
 @pytest.mark.integration
 def test_up_status_down_leaves_no_process(tmp_path: Path):
     workdir = tmp_path / "cluster"
-    up = evchaos("infra", "up", "--workdir", str(workdir))
+    up = evchaos("infra", "up", "--workdir", str(workdir), "--roles", "driver,central,cp,monitor")
     assert up.returncode == 0, up.stderr
     status = evchaos("infra", "status", "--json", "--workdir", str(workdir))
     doc = json.loads(status.stdout)
-    assert set(doc["roles"]) == {"driver", "central", "cp", "monitor", "harness"}
+    assert set(doc["roles"]) == {"driver", "central", "cp", "monitor", "harness"}, "the roles given, plus the harness's"
     assert doc["toxiproxy_api"].startswith("http://127.0.0.1:")
     assert len(doc["brokers"]) == 1
     pids = [p["pid"] for p in doc["processes"].values()]

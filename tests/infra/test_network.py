@@ -8,6 +8,8 @@ import uuid
 import pytest
 from kafka.errors import KafkaError
 
+from chaos.faults import FaultContext, cut, link_down
+from chaos.faults.base import applied
 from chaos.infra.toxiproxy import Toxic
 from tests import kafka_clients as clients
 
@@ -53,7 +55,7 @@ def test_clients_learn_only_proxy_addresses(infra, topic_prefix):
 def test_cutting_one_role_cuts_it_and_nobody_else(infra, topic_prefix):
     topic = f"{topic_prefix}cut"
     round_trip(infra.endpoints.bootstrap("central"), topic, b"warm-up")
-    with infra.link_down("driver"):
+    with link_down(infra, "driver"):
         driver = clients.producer(infra.endpoints.bootstrap("central"))  # another role still works
         try:
             driver.send(topic, b"central ok").get(timeout=10)
@@ -94,12 +96,11 @@ def test_timeout_toxic_stalls_and_heal_restores(infra, topic_prefix):
     producer = clients.producer(bootstrap, request_timeout_ms=2000, delivery_timeout_ms=120000)
     try:
         producer.send(topic, b"before").get(timeout=10)
-        for name in infra.proxy_names("cp"):
-            infra.toxiproxy.add_toxic(name, Toxic("stall", "timeout", "upstream", 1.0, {"timeout": 0}))
-        stalled = producer.send(topic, b"during")
-        with pytest.raises(KafkaError):
-            stalled.get(timeout=3)  # nothing gets through while the link is stalled
-        infra.heal("cp")
+        stall = FaultContext(infra).make_fault("timeout", "cp", {"timeout": 0, "stream": "upstream"})
+        with applied(stall):
+            stalled = producer.send(topic, b"during")
+            with pytest.raises(KafkaError):
+                stalled.get(timeout=3)  # nothing gets through while the link is stalled
         producer.send(topic, b"after").get(timeout=30)
     finally:
         producer.close(timeout=2)
@@ -111,10 +112,10 @@ def test_link_down_errors_then_recovers_after_heal(infra, topic_prefix):
     producer = clients.producer(bootstrap, request_timeout_ms=1500, delivery_timeout_ms=3000)
     try:
         producer.send(topic, b"up").get(timeout=10)
-        infra.cut("monitor")
+        down = cut(infra, "monitor")
         with pytest.raises(KafkaError):
             producer.send(topic, b"lost?").get(timeout=10)
-        infra.heal("monitor")
+        down.heal()
         clients.send_until_acked(producer, topic, uuid.uuid4().bytes, within=30)
     finally:
         producer.close(timeout=2)

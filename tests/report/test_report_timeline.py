@@ -8,7 +8,7 @@ import matplotlib.image
 
 from chaos.checks.views import FaultWindow, fault_windows
 from chaos.core.history import History
-from chaos.report.timeline import EXTRA_COLORS, STATE_COLORS, fault_lanes, palette, plot_timeline
+from chaos.report.timeline import EXTRA_COLORS, fault_lanes, palette, plot_timeline
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -32,11 +32,13 @@ def test_a_history_without_states_or_faults_still_draws(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_known_states_keep_their_colours_and_new_ones_get_stable_ones() -> None:
-    colors = palette(["available", "zeta", "alpha"])
-    assert colors["available"] == STATE_COLORS["available"]
+def test_the_specs_states_keep_their_colours_and_new_ones_get_stable_ones() -> None:
+    spec_colors = {"available": "#4caf50"}
+    colors = palette(["available", "zeta", "alpha"], spec_colors)
+    assert colors["available"] == "#4caf50"
     assert (colors["alpha"], colors["zeta"]) == EXTRA_COLORS[:2]
-    assert palette(["zeta", "alpha"]) == colors
+    assert palette(["zeta", "alpha"], spec_colors) == colors
+    assert palette(["alpha"]) == {"alpha": EXTRA_COLORS[0]}, "a system with no colours of its own still gets a palette"
 
 
 def test_overlapping_faults_get_separate_lanes(run_history: History) -> None:

@@ -10,4 +10,5 @@ class Bandwidth(ToxicFault):
     kind = "bandwidth"
     toxic_type = "bandwidth"
     summary = "Limit the link's throughput."
+    SUITE_PARAMS = {"rate": 16}
     ATTRIBUTES = {"rate": Param(1, "throughput limit (KB/s)", int, 1)}

@@ -9,4 +9,5 @@ class Latency(ToxicFault):
     kind = "latency"
     toxic_type = "latency"
     summary = "Delay data on the link by latency +/- jitter."
+    SUITE_PARAMS = {"latency": 300, "jitter": 100}
     ATTRIBUTES = {"latency": ms(1000, "added delay"), "jitter": ms(0, "random +/- variation of the delay")}

@@ -13,6 +13,7 @@ class Slicer(ToxicFault):
     kind = "slicer"
     toxic_type = "slicer"
     summary = "Slice data on the link into small packets, optionally delayed."
+    SUITE_PARAMS = {"average_size": 64, "size_variation": 32, "delay": 200}
     ATTRIBUTES = {
         "average_size": Param(1, "average slice size (bytes)", int, 1),
         "size_variation": Param(0, "random +/- variation of the slice size (bytes)", int, 0),

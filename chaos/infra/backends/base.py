@@ -1,4 +1,7 @@
-"""What every backend offers the harness: endpoints, the Toxiproxy client, link faults and brokers.
+"""What every backend offers the harness: endpoints, the Toxiproxy client, proxies and brokers.
+
+Link faults are not here: every cut goes through the ``link-down`` fault (``chaos.faults.cut``),
+which heals exactly what it broke.
 
 Faults and fixtures speak only to this interface, so a scenario runs unchanged on local processes,
 on containers, or on a cluster someone else started.
@@ -8,8 +11,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Protocol
 
 from chaos.infra.endpoints import Endpoints
@@ -94,29 +95,6 @@ class Infra:
             if (role is None or n.rsplit("-b", 1)[0] == role)
             and (broker is None or n.rsplit("-b", 1)[1] == str(broker))
         ]
-
-    def cut(self, role: str | None = None, broker: int | None = None) -> list[str]:
-        """Link down: disable the proxies, which refuses new connections and drops open ones."""
-        names = self.proxy_names(role, broker)
-        for name in names:
-            self.toxiproxy.disable(name)
-        return names
-
-    def heal(self, role: str | None = None, broker: int | None = None) -> None:
-        """Re-enable the proxies and remove their toxics."""
-        for name in self.proxy_names(role, broker):
-            self.toxiproxy.enable(name)
-            for toxic in self.toxiproxy.toxics(name):
-                self.toxiproxy.remove_toxic(name, toxic.name)
-
-    @contextmanager
-    def link_down(self, role: str | None = None, broker: int | None = None) -> Iterator[list[str]]:
-        """``with infra.link_down("driver"):`` the role's links are down inside, healed after."""
-        names = self.cut(role, broker)
-        try:
-            yield names
-        finally:
-            self.heal(role, broker)
 
     def reset(self) -> None:
         """Heal every link (between tests)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from evcharge.kafka_client import OutboxItem
+from evcharge.kafka import PendingSend
 from evcharge.messages import ClockTick, InvalidMessage, decode, encode, make
 
 log = logging.getLogger("evcharge.central")
@@ -32,7 +32,7 @@ TICK_KEY = b"#central-tick"
 
 STUCK_TICK = 10.0
 """A tick still undelivered after this many seconds no longer holds back the next one (it may have been
-dropped from a full outbox); below it, one tick in flight per partition keeps a long outage from
+dropped from a full send queue); below it, one tick in flight per partition keeps a long outage from
 piling ticks up."""
 
 
@@ -44,10 +44,10 @@ class HeardClock:
         self.interval = interval
         self.source = source
         self._heard: dict[int, float] = {}
-        self._in_flight: dict[int, tuple[float, OutboxItem]] = {}
+        self._in_flight: dict[int, tuple[float, PendingSend]] = {}
         self._next_tick = 0.0
 
-    def ticks_due(self, now: float, partitions: list[int]) -> list[OutboxItem]:
+    def ticks_due(self, now: float, partitions: list[int]) -> list[PendingSend]:
         """The ticks to publish now: one per partition every ``interval``, one in flight at most."""
         if now < self._next_tick:
             return []
@@ -58,7 +58,7 @@ class HeardClock:
             if sent is not None and not sent[1].delivered.is_set() and now - sent[0] < STUCK_TICK:
                 continue
             message = make(ClockTick(partition=partition), self.source)
-            item = OutboxItem(self.topic, TICK_KEY, encode(message), message.message_id, partition=partition)
+            item = PendingSend(self.topic, TICK_KEY, encode(message), message.message_id, partition=partition)
             self._in_flight[partition] = (now, item)
             ticks.append(item)
         return ticks

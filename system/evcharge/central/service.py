@@ -47,7 +47,7 @@ from evcharge.central.hearing import HeardClock
 from evcharge.central.processor import Processor
 from evcharge.central.store import Store
 from evcharge.config import KafkaSettings
-from evcharge.kafka_client import OutboxItem, ResilientConsumer, ResilientProducer
+from evcharge.kafka import PendingSend, ResilientConsumer, ResilientProducer
 from evcharge.messages import Topics
 
 log = logging.getLogger("evcharge.central")
@@ -88,7 +88,7 @@ class Central:
         self.hearing = HeardClock(kafka.topic(Topics.MONITOR_EVENTS), self.loop.tick_interval, config.source)
         self.stopping = threading.Event()
         self._next_sweep = 0.0
-        self._unacked: collections.deque[tuple[int, OutboxItem]] = collections.deque()  # (seq, item), seq order
+        self._unacked: collections.deque[tuple[int, PendingSend]] = collections.deque()  # (seq, item), seq order
         self.handled = 0
 
     def run(self) -> None:
@@ -130,7 +130,7 @@ class Central:
         if not rows:
             return
         log.info("sending replies left in the outbox", extra={"pending": len(rows)})
-        self._send([(r.seq, OutboxItem(r.topic, _key(r.key), r.value, r.message_id)) for r in rows])
+        self._send([(r.seq, PendingSend(r.topic, _key(r.key), r.value, r.message_id)) for r in rows])
         if self._wait_below(0):
             with self.store.transaction():
                 self._forget_acknowledged()
@@ -147,17 +147,17 @@ class Central:
             self.store.prune_processed(now - self.loop.processed_retention)
 
     @contextlib.contextmanager
-    def _batch(self) -> Iterator[list[tuple[int, OutboxItem]]]:
+    def _batch(self) -> Iterator[list[tuple[int, PendingSend]]]:
         """One transaction: first drop the outbox rows Kafka has acknowledged, then the caller adds
         the replies it queued to the yielded list; they are handed to the producer only once the
         transaction has committed (a rollback sends nothing)."""
-        items: list[tuple[int, OutboxItem]] = []
+        items: list[tuple[int, PendingSend]] = []
         with self.store.transaction():
             self._forget_acknowledged()
             yield items
         self._send(items)
 
-    def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, OutboxItem]]:
+    def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, PendingSend]]:
         """Write replies to the outbox table (inside the caller's transaction); returns what to send
         once it commits, built from the very bytes stored (serialised once, never read back)."""
         items = []
@@ -165,10 +165,10 @@ class Central:
             topic, message_id = self.kafka.topic(out.topic), out.message.message_id
             value = out.message.envelope.model_dump_json().encode()
             seq = self.store.outbox_add(topic, out.key, value, message_id)
-            items.append((seq, OutboxItem(topic, _key(out.key), value, message_id)))
+            items.append((seq, PendingSend(topic, _key(out.key), value, message_id)))
         return items
 
-    def _send(self, items: list[tuple[int, OutboxItem]]) -> None:
+    def _send(self, items: list[tuple[int, PendingSend]]) -> None:
         """Hand committed replies to the producer (call only after their transaction committed)."""
         if items:
             self._unacked.extend(items)

@@ -2,7 +2,7 @@
 
 Threads: the inbox (``start_supply`` / ``stop_supply`` from Central), the meter (one tick per
 telemetry period) and the health server (the monitor's ``PING``, and ``KO``/``OK`` to force a
-failure). Everything the engine sends goes through the resilient producer's outbox, so metering
+failure). Everything the engine sends goes through the resilient producer's send queue, so metering
 never waits for Kafka: while Kafka is away telemetry and the completion queue up in order and go
 out when it returns, and the kWh in them are the energy really delivered meanwhile.
 
@@ -22,7 +22,7 @@ from evcharge.config import KafkaSettings
 from evcharge.cp.health import HealthServer
 from evcharge.cp.meter import Supply
 from evcharge.inbox import Inbox, RecentIds
-from evcharge.kafka_client import ResilientProducer
+from evcharge.kafka import ResilientProducer
 from evcharge.logs import bound
 from evcharge.messages import (
     ChargingCompleted,

@@ -3,7 +3,7 @@
 Each period it sends one ``heartbeat`` with ``engine_ok``. Central reads a heartbeat with
 ``engine_ok=false`` as a fault, and the absence of heartbeats (monitor gone, or its link cut) as a
 disconnection. An engine that does not answer at all counts as KO: for a driver there is no
-difference. The outbox is kept short on purpose: after an outage only recent heartbeats matter.
+difference. The send queue is kept short on purpose: after an outage only recent heartbeats matter.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from evcharge.config import KafkaSettings
 from evcharge.cp.health import ask
-from evcharge.kafka_client import ResilientProducer
+from evcharge.kafka import ResilientProducer
 from evcharge.messages import Heartbeat, Topics, make
 
 log = logging.getLogger("evcharge.monitor")
@@ -46,7 +46,7 @@ class Monitor:
         self.config = config
         self.kafka = kafka
         self.source = f"monitor:{config.cp_id}"
-        self.producer = producer or ResilientProducer(kafka, self.source, max_outbox=10)
+        self.producer = producer or ResilientProducer(kafka, self.source, max_pending=10)
         self.stopping = threading.Event()
         self._last_ok: bool | None = None
 

@@ -1,7 +1,7 @@
 """The driver's logic: requests with deadlines, Central's answers, and the resilient Kafka clients.
 
 A request made while Kafka is away is accepted as ``pending``: its ``authorization_request`` waits
-in the producer's outbox and goes out when Kafka returns. If Central has not answered by the
+in the producer's send queue and goes out when Kafka returns. If Central has not answered by the
 deadline the request ends ``failed`` with the reason; should Central's authorization arrive later
 anyway, the driver cancels that reservation at once so the CP is not held for nothing.
 
@@ -19,7 +19,7 @@ from typing import Any
 from evcharge.config import KafkaSettings
 from evcharge.driver.requests import ChargeRequest
 from evcharge.inbox import Inbox
-from evcharge.kafka_client import ResilientProducer
+from evcharge.kafka import ResilientProducer
 from evcharge.logs import bound
 from evcharge.messages import (
     AuthorizationRequest,
@@ -212,7 +212,7 @@ class Driver:
         )
 
     def send_charging_started(self, body: ChargingStarted, request_id: str) -> None:
-        """The seed's critical line: here it always goes through the resilient outbox."""
+        """The seed's critical line: here it always goes through the resilient send queue."""
         self._send(body, correlation_id=request_id)
 
     def _cancel_reservation(self, reservation_id: str, request_id: str) -> None:

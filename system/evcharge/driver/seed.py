@@ -1,13 +1,13 @@
 """The ORIGINAL, BUGGY driver behaviour, kept on purpose: ``evcharge driver --variant seed``.
 
 Do not use it to charge cars. It exists so the harness can prove it catches the bug described in
-``shared/seed/driver-before-kafka.md``: the seed created its ``KafkaProducer`` once at start; if
-Kafka was not ready then, the producer stayed ``None`` for ever, and the reaction to an
-authorization (``if self.producer: send charging_started``) silently did nothing. Central had
-reserved the CP, so the CP stayed ``reserved`` (until our TTL sweeper, which the seed did not have).
+``docs/bug-story.md``: the seed created its ``KafkaProducer`` once at start; if Kafka was not ready
+then, the producer stayed ``None`` for ever, and the reaction to an authorization
+(``if self.producer: send charging_started``) silently did nothing. Central had reserved the CP, so
+the CP stayed ``reserved`` (until our TTL sweeper, which the seed did not have).
 
 Only that one path differs from the fixed driver. The request itself still goes out through the
-resilient outbox, as in the seed's "producer initialised by luck" path of the report, because
+resilient send queue, as in the seed's "producer initialised by luck" path of the report, because
 otherwise the bug would be hidden behind an earlier "messaging unavailable" error and no CP would
 ever be reserved — the harness needs to see the reserved-forever symptom.
 """
@@ -22,7 +22,7 @@ from kafka.errors import KafkaError
 
 from evcharge.config import KafkaSettings
 from evcharge.driver.core import Driver, DriverConfig
-from evcharge.kafka_client import producer_config
+from evcharge.kafka import producer_config
 from evcharge.messages import ChargingStarted, Topics, encode, make
 
 log = logging.getLogger("evcharge.driver.seed")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+import time
+from pathlib import Path
+
 import pytest
 from fault_fakes import FakeInfra, FakeProcess, all_toxics
 
+import chaos.faults.kinds
 from chaos.core.history import History
-from chaos.faults import FaultContext, FaultError, FaultSpecError, describe_kinds, fault_kinds
-from chaos.infra.toxiproxy.client import TOXIC_TYPES, Toxic, ToxiproxyError
+from chaos.faults import BaseFault, FaultContext, FaultError, FaultSpecError, describe_kinds, fault_class, fault_kinds
+from chaos.faults.network import ToxicFault, degraded_link_kinds
+from chaos.infra.toxiproxy.client import Toxic, ToxiproxyError
 from chaos.nemesis import ScheduleBuilder, ScheduleRunner
 
-TOXIC_KINDS = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
+KINDS_FOLDER = Path(chaos.faults.kinds.__file__).parent
 
 
 @pytest.fixture
@@ -23,13 +29,32 @@ def ctx(fake: FakeInfra) -> FaultContext:
     return FaultContext(fake, services={"central": FakeProcess("central")}, roles={"central": "central"})
 
 
-def test_the_registry_lists_every_kind() -> None:
-    assert set(TOXIC_KINDS) == set(TOXIC_TYPES)
-    expected = {*TOXIC_KINDS, "blackhole", "link-down", "term", "kill", "pause", "restart",
-                "before-proxies", "before-kafka"}
-    assert set(fault_kinds()) == expected
-    assert set(describe_kinds()) == expected
-    assert "latency (int" in describe_kinds()["latency"]
+def test_every_file_in_the_kinds_folder_is_one_registered_kind() -> None:
+    """Adding a fault is adding a file: each file defines one kind, and the registry lists exactly those."""
+    defined: dict[str, list[str]] = {}
+    for path in sorted(KINDS_FOLDER.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        module = importlib.import_module(f"chaos.faults.kinds.{path.stem}")
+        defined[path.stem] = [
+            cls.kind for cls in vars(module).values()
+            if isinstance(cls, type) and issubclass(cls, BaseFault) and cls.__module__ == module.__name__
+        ]
+    assert all(len(kinds) == 1 for kinds in defined.values()), defined
+    assert sorted(kind for kinds in defined.values() for kind in kinds) == fault_kinds()
+    described = describe_kinds()
+    assert set(described) == set(fault_kinds())
+    assert all(described[kind].strip() for kind in described), "every kind says what it does"
+    assert "latency (int" in described["latency"]
+
+
+def test_lists_of_kinds_are_derived_from_the_registry() -> None:
+    toxics = fault_kinds(of=ToxicFault)
+    assert "latency" in toxics and "link-down" not in toxics and "kill" not in toxics
+    suite = degraded_link_kinds()
+    assert set(suite) <= set(toxics)
+    for kind, params in suite.items():
+        fault_class(kind)(FaultContext(FakeInfra()), "driver", params)  # the suite's parameters are valid
 
 
 @pytest.mark.parametrize(
@@ -203,3 +228,19 @@ def test_the_context_is_the_nemesis_fault_factory(ctx, fake) -> None:
     names = [e["name"] for e in history.events if e["type"] == "fault_end"]
     assert names == ["driver->broker 1 link timeout", "broker 2 pause"]
     assert all_toxics(fake) == [] and not any(b.paused for b in fake.brokers)
+
+
+def test_flap_toggles_the_link_until_healed_and_leaves_it_up(fake: FakeInfra, ctx: FaultContext) -> None:
+    fault = ctx.make_fault("flap", "driver", {"down": 20, "up": 20})
+    proxies = fault.proxies
+    fault.apply()
+    assert not any(fake.toxiproxy.get(p).enabled for p in proxies), "the first outage starts with the apply"
+    deadline = time.monotonic() + 5
+    while fault.toggles < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fault.toggles >= 4, "the link went down and up again more than once"
+    fault.heal()
+    toggles = fault.toggles
+    assert all(fake.toxiproxy.get(p).enabled for p in proxies)
+    time.sleep(0.1)
+    assert fault.toggles == toggles, "healed: the toggling stopped"

@@ -14,7 +14,9 @@ from collections.abc import Callable
 import pytest
 from kafka.errors import KafkaError
 
-from chaos.faults import FaultContext
+from chaos.faults import FaultContext, fault_kinds
+from chaos.faults.base import applied
+from chaos.faults.network import ToxicFault
 from chaos.infra.kafka_protocol import fetch_metadata
 from tests import kafka_clients as clients
 
@@ -163,3 +165,29 @@ def test_a_kafka_producer_fails_under_a_blackhole_and_recovers_after_the_heal(in
         clients.send_until_acked(producer, topic, b"after", within=10, attempt=3)
     finally:
         producer.close(timeout=2)
+
+
+@pytest.mark.parametrize("kind", fault_kinds(of=ToxicFault))
+def test_every_toxic_kind_is_one_the_real_server_accepts(infra, ctx, kind) -> None:
+    """The registry is the only list of toxics: each kind's toxic type must exist on the real server."""
+    fault = ctx.make_fault(kind, "driver", {})
+    fault.apply()
+    try:
+        assert our_toxics(infra), f"{fault.name} added no toxic"
+    finally:
+        fault.heal()
+    assert our_toxics(infra) == []
+
+
+def test_flap_refuses_then_serves_again_and_again_through_the_real_proxy(infra, ctx) -> None:
+    probe = metadata(infra.endpoints.bootstrap("driver"), timeout=0.5)
+    fault = ctx.make_fault("flap", "driver", {"down": 300, "up": 300})
+    seen: list[bool] = []
+    with applied(fault):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (seen.count(True) and seen.count(False) >= 2):
+            seen.append(timed(probe)[1] is None)
+            time.sleep(0.05)
+    assert False in seen and True in seen, f"the link went down and came back while flapping: {seen}"
+    _, error = timed(probe)
+    assert error is None, f"healed: the link serves ({error!r})"

@@ -13,7 +13,8 @@ import time
 import pytest
 from toy_system import DEADLINE, RECOVERY, toy_spec
 
-from chaos.core.history import History, StateProbe
+from chaos.core.history import History
+from chaos.core.sampler import StateProbe
 from chaos.core.scenario import Scenario, ScenarioFailed
 from chaos.nemesis import ScheduleBuilder
 from tests import kafka_clients as clients

@@ -24,6 +24,7 @@ RULES = InvariantSpec(
 def toy_spec(lease: float) -> SystemSpec:
     """The holder (producer, role ``cp``) and the keeper (consumer, role ``central``); ``lease=0`` is broken."""
     topic = ["--bootstrap", "{bootstrap}", "--topic", "{topic_prefix}leases"]
+    env = {"PYTHONPATH": str(HERE.parents[2])}  # the toy's processes use tests/kafka_clients.py
     return SystemSpec(
         name="toy-leases" if lease else "toy-leases-broken",
         services=[
@@ -31,12 +32,13 @@ def toy_spec(lease: float) -> SystemSpec:
                 "toy-keeper",
                 [sys.executable, str(HERE / "toy_keeper.py"), *topic, "--db", "{db}", "--lease", str(lease)],
                 role="central",
+                env=env,
                 ready="log line keeper ready",
                 ready_timeout=20,
             ),
             ServiceSpec(
                 "toy-holder", [sys.executable, str(HERE / "toy_holder.py"), *topic],
-                role="cp", ready="log line holder ready", ready_timeout=20,
+                role="cp", env=env, ready="log line holder ready", ready_timeout=20,
             ),
         ],
         probe=ProbeSpec(query="SELECT id, state FROM resources"),

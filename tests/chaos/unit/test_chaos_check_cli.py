@@ -88,7 +88,7 @@ def test_a_history_without_recorded_rules_uses_defaults(tmp_path: Path) -> None:
     [
         (["{missing}"], "cannot read history"),
         (["{garbage}"], ":2: not a JSON object"),
-        (["{saved}", "--limit", "reserved"], "write STATE=SECONDS, e.g. --limit reserved=15"),
+        (["{saved}", "--limit", "reserved"], "write STATE=SECONDS, e.g. --limit pending=15"),
         (["{saved}", "--limit", "reserved=-1"], "cannot be negative"),
         (["{saved}", "--check", "nope"], "invalid choice: 'nope'"),
         ([], "the following arguments are required: history"),

@@ -12,7 +12,8 @@ import pytest
 
 from chaos.checks.views import fault_windows, operations, state_intervals
 from chaos.core.clock import Clock
-from chaos.core.history import History, HistoryError, StateSampler
+from chaos.core.history import History, HistoryError
+from chaos.core.sampler import StateSampler
 
 
 def test_events_share_one_clock_and_are_written_as_json_lines(tmp_path: Path) -> None:

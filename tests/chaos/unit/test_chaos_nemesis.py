@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+import textwrap
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from chaos.checks.views import fault_windows
 from chaos.core.history import History
+from chaos.faults import BrokerGroup, LinkTarget, fault_class
+from chaos.faults.network import LinkFault
+from chaos.faults.params import validate_params
+from chaos.infra.topology import validate_roles
 from chaos.nemesis import (
     HEAL_ALL,
     MenuItem,
@@ -22,6 +29,7 @@ from chaos.nemesis import (
     ScheduleRunner,
     Step,
     generate,
+    schedule_file,
 )
 
 MENU = [
@@ -113,6 +121,32 @@ def test_a_bare_list_of_steps_is_a_schedule_and_missing_files_are_reported(tmp_p
     assert schedule.steps == (Step(1.0, "kill", "central", 2.0),) and schedule.end == 3.0
     with pytest.raises(ScheduleError, match="cannot read schedule file"):
         Schedule.load(tmp_path / "nope.yaml")
+
+
+def docstring_example(module: ModuleType) -> str:
+    """The indented block after the first ``::`` of a module's docstring, dedented."""
+    _, marker, rest = (module.__doc__ or "").partition("::\n")
+    assert marker, f"{module.__name__}'s docstring has no '::' example block"
+    block = itertools.takewhile(lambda line: not line.strip() or line.startswith(" "), rest.splitlines())
+    return textwrap.dedent("\n".join(block))
+
+
+def test_the_file_form_example_loads_and_names_only_faults_the_library_accepts() -> None:
+    """People copy this example into their first schedule file; loading alone once let it drift.
+
+    Kinds, parameters and targets are checked with the fault library's own rules, without a cluster:
+    roles and services are each system's own, so a link target is checked for its form and a process
+    target must be one of the broker forms every cluster has.
+    """
+    schedule = Schedule.loads(docstring_example(schedule_file), source="the schedule_file docstring")
+    assert schedule.faults and schedule.steps[-1].kind == HEAL_ALL
+    for step in schedule.faults:
+        fault = fault_class(step.kind)
+        validate_params(fault.kind, fault.PARAMS, step.params)
+        if issubclass(fault, LinkFault):
+            validate_roles([LinkTarget.parse(step.target).role])
+        else:
+            BrokerGroup.parse(step.target)
 
 
 def test_the_same_seed_gives_exactly_the_same_schedule() -> None:

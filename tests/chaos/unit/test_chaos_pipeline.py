@@ -11,7 +11,8 @@ from typing import Any
 
 from chaos.checks import InvariantSpec, run_checks
 from chaos.cli.check import run_check
-from chaos.core.history import History, StateSampler
+from chaos.core.history import History
+from chaos.core.sampler import StateSampler
 from chaos.core.spec import ProbeSpec
 from chaos.nemesis import ScheduleBuilder, ScheduleRunner
 

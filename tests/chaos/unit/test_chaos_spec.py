@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.core.history import History, StateSampler
+from chaos.core.history import History
+from chaos.core.sampler import StateSampler
 from chaos.core.spec import (
     InvariantSpec,
     ProbeSpec,
@@ -170,7 +171,7 @@ def test_system_spec_bundles_services_probe_and_invariants() -> None:
         ProbeSpec(query="SELECT id, state FROM things"),
         InvariantSpec(transient_limits={"pending": 5}),
     )
-    assert spec.roles == ["reader", "writer"]
+    assert spec.roles == ("writer", "reader")  # in the order the services name them, each once
     assert spec.service("consumer").role == "reader"
     with pytest.raises(SpecError, match="has no service 'x'; services: producer, consumer, db"):
         spec.service("x")

@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from chaos.faults import cut, link_down
+
 from .network import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -30,7 +32,7 @@ def test_a_driver_started_40s_before_kafka_still_charges(network, infra):
     network.central()
     network.charging_point("CP_001", duration=2.0)
     network.wait_cp("CP_001", "available")
-    infra.cut("driver")
+    down = cut(infra, "driver")
     try:
         driver = network.driver("D1")
         request_id = driver.charge("CP_001")
@@ -40,7 +42,7 @@ def test_a_driver_started_40s_before_kafka_still_charges(network, infra):
             assert pending["state"] == "pending", pending
             time.sleep(1)
     finally:
-        infra.heal("driver")
+        down.heal()
     done = driver.wait_state(request_id, {"completed", "denied", "failed"}, timeout=60)
     assert done["state"] == "completed", done
 
@@ -73,7 +75,7 @@ def test_seed_driver_before_kafka_leaves_its_cp_reserved_while_the_fixed_driver_
     network.charging_point("CP_002", duration=2.0)
     network.wait_cp("CP_001", "available")
     network.wait_cp("CP_002", "available")
-    with infra.link_down("driver"):
+    with link_down(infra, "driver"):
         seed = network.driver("SEED", variant="seed")
         fixed = network.driver("FIXED")
         # the seed makes exactly one producer attempt at start: wait until it has failed

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from evcharge.config import KafkaSettings
-from evcharge.kafka_client import ResilientProducer
+from evcharge.kafka import ResilientProducer
 from evcharge.messages import Message, decode
 
 FAST = KafkaSettings(

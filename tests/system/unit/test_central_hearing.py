@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from evcharge.central.handlers import CentralConfig
 from evcharge.central.hearing import TICK_KEY, HeardClock
 from evcharge.central.service import Central, LoopConfig
-from evcharge.kafka_client import OutboxItem
+from evcharge.kafka import PendingSend
 from evcharge.messages import Heartbeat, encode, make
 
 from .fakes import FAST, FakeBroker, fake_producer, wait_for
@@ -36,7 +36,7 @@ def heartbeat_record() -> Record:
     return Record(TOPIC, 0, b"CP_001", encode(make(Heartbeat(cp_id="CP_001", engine_ok=True), "monitor:CP_001")))
 
 
-def tick_record(item: OutboxItem) -> Record:
+def tick_record(item: PendingSend) -> Record:
     assert item.partition is not None
     return Record(item.topic, item.partition, item.key, item.value)
 
@@ -48,7 +48,7 @@ class MonitorLog:
     central: CentralHarness = field(default_factory=lambda: CentralHarness(heartbeat_timeout=TIMEOUT))
     hearing: HeardClock = field(default_factory=lambda: HeardClock(TOPIC, STEP))
     records: list[Record] = field(default_factory=list)
-    unsent_ticks: list[OutboxItem] = field(default_factory=list)
+    unsent_ticks: list[PendingSend] = field(default_factory=list)
     position: int = 0
     disconnected_at: list[float] = field(default_factory=list)
 

@@ -16,7 +16,7 @@ import pytest
 from evcharge.central.handlers import CentralConfig
 from evcharge.central.service import Central, LoopConfig
 from evcharge.central.store import Store
-from evcharge.kafka_client import OutboxItem
+from evcharge.kafka import PendingSend
 from evcharge.messages import AuthorizationRequest, StopRequest, Strict, decode, encode, make
 from evcharge.states import CpState
 
@@ -40,12 +40,12 @@ class ManualProducer:
     """Records what Central hands over; nothing is acknowledged until the test says so."""
 
     def __init__(self, auto_ack: bool = False, ack_on_wait: int | None = None) -> None:
-        self.sent: list[OutboxItem] = []
+        self.sent: list[PendingSend] = []
         self.auto_ack = auto_ack
         self.ack_on_wait = ack_on_wait  # acknowledge everything at this call of wait_delivered
         self.waits = 0
 
-    def send_raw(self, items: Iterable[OutboxItem]) -> None:
+    def send_raw(self, items: Iterable[PendingSend]) -> None:
         for item in items:
             self.sent.append(item)
             if self.auto_ack:
@@ -55,7 +55,7 @@ class ManualProducer:
         for item in self.sent[:count]:
             item.delivered.set()
 
-    def wait_delivered(self, items: Iterable[OutboxItem], timeout: float | None = None) -> bool:
+    def wait_delivered(self, items: Iterable[PendingSend], timeout: float | None = None) -> bool:
         self.waits += 1
         if self.waits == self.ack_on_wait:
             self.ack()

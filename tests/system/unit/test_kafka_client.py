@@ -1,6 +1,6 @@
-"""The resilient producer: lazy creation, bounded backoff, in-order outbox, retry after failures."""
+"""The resilient Kafka clients: lazy creation, bounded backoff, in-order send queue, retry after failures."""
 
-from evcharge.kafka_client import Backoff
+from evcharge.kafka import Backoff
 from evcharge.messages import Heartbeat, make
 
 from .fakes import FakeBroker, fake_producer, wait_for
@@ -41,13 +41,13 @@ def test_a_failed_send_is_retried_from_the_first_undelivered_record():
     producer.close()
 
 
-def test_outbox_is_bounded_and_drops_the_oldest():
+def test_the_send_queue_is_bounded_and_drops_the_oldest():
     broker = FakeBroker(down=True)
-    from evcharge.kafka_client import ResilientProducer
+    from evcharge.kafka import ResilientProducer
 
     from .fakes import FAST
 
-    producer = ResilientProducer(FAST, "bounded", factory=broker.factory, max_outbox=3)
+    producer = ResilientProducer(FAST, "bounded", factory=broker.factory, max_pending=3)
     for i in range(5):
         producer.send("t.x", beat(i))
     broker.down = False
@@ -59,9 +59,9 @@ def test_outbox_is_bounded_and_drops_the_oldest():
 def test_a_record_for_a_given_partition_is_sent_to_it():
     broker = FakeBroker()
     producer = fake_producer(broker)
-    from evcharge.kafka_client import OutboxItem
+    from evcharge.kafka import PendingSend
 
-    items = [OutboxItem("t.x", None, b"{}", "m1", partition=2), OutboxItem("t.x", b"k", b"{}", "m2")]
+    items = [PendingSend("t.x", None, b"{}", "m1", partition=2), PendingSend("t.x", b"k", b"{}", "m2")]
     producer.send_raw(items)
     assert producer.wait_delivered(items, timeout=5)
     assert broker.partitions == [2, None]
@@ -71,7 +71,7 @@ def test_a_record_for_a_given_partition_is_sent_to_it():
 def test_consumers_are_static_members_and_the_reconnect_cap_comes_from_the_settings():
     from dataclasses import replace
 
-    from evcharge.kafka_client import consumer_config, static_member_id
+    from evcharge.kafka import consumer_config, static_member_id
 
     from .fakes import FAST
 
@@ -99,7 +99,7 @@ class EarlyConsumer:
 def test_an_empty_poll_that_returns_early_waits_out_its_timeout_and_records_do_not_wait():
     import time
 
-    from evcharge.kafka_client import ResilientConsumer
+    from evcharge.kafka import ResilientConsumer
 
     from .fakes import FAST
 

@@ -1,0 +1,99 @@
+"""When a service counts as started: an HTTP answer, an open TCP port, a line in its log, or any callable.
+
+A spec names readiness as data (``"tcp {port}"``) so that a system's spec stays a list of facts;
+``Readiness`` turns that into the probe the process lifecycle polls (``Service.ready``).
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chaos.core.templates import SpecError, format_placeholders
+from chaos.infra.service import ReadyCheck
+
+__all__ = ["Readiness", "ReadyCheck", "http_ready", "log_ready", "tcp_ready"]
+
+
+def http_ready(url: str, timeout: float = 1.0) -> ReadyCheck:
+    """Ready when a GET answers with a status below 400."""
+
+    def check() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return int(response.status) < 400
+        except OSError:
+            return False
+
+    return check
+
+
+def tcp_ready(host: str, port: int, timeout: float = 1.0) -> ReadyCheck:
+    """Ready when a TCP connection is accepted."""
+
+    def check() -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+    return check
+
+
+def log_ready(path: Path, text: str) -> ReadyCheck:
+    """Ready once ``text`` appears in the service's log (for services with nothing to connect to)."""
+
+    def check() -> bool:
+        try:
+            return text in path.read_text(errors="replace")
+        except OSError:
+            return False
+
+    return check
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """A readiness probe, from a callable or one of the forms ``"http GET URL"``, ``"tcp PORT"``,
+    ``"tcp HOST:PORT"`` and ``"log line TEXT"`` (targets may hold placeholders)."""
+
+    kind: str
+    target: str = ""
+    call: ReadyCheck | None = None
+
+    FORMS = ("http GET <url>", "tcp <port>", "tcp <host>:<port>", "log line <text>")
+
+    @classmethod
+    def parse(cls, ready: str | ReadyCheck, where: str = "ready") -> Readiness:
+        if callable(ready):
+            return cls("call", call=ready)
+        words = ready.split(None, 2)
+        if len(words) == 3 and words[0] == "http" and words[1].upper() == "GET":
+            return cls("http", words[2])
+        if len(words) == 2 and words[0] == "tcp":
+            return cls("tcp", words[1])
+        if len(words) == 3 and words[:2] == ["log", "line"]:
+            return cls("log", words[2])
+        raise SpecError(
+            f"{where}: cannot read readiness {ready!r}; use a callable or one of: {', '.join(cls.FORMS)}"
+        )
+
+    def check(self, log_path: Path | None = None, values: Mapping[str, str] | None = None) -> ReadyCheck:
+        """The probe itself, with placeholders in the target filled from ``values``."""
+        if self.call is not None:
+            return self.call
+        target = format_placeholders(self.target, values or {}, f"readiness {self.kind}")
+        if self.kind == "http":
+            return http_ready(target)
+        if self.kind == "log":
+            if log_path is None:
+                raise SpecError("readiness 'log line' needs the service's log file")
+            return log_ready(log_path, target)
+        host, _, port = target.rpartition(":")
+        if not port.isdigit():
+            raise SpecError(f"readiness 'tcp {target}': the port must be a number")
+        return tcp_ready(host or "127.0.0.1", int(port))
