@@ -8,7 +8,7 @@ VENV   := .venv
 TOX    := $(VENV)/bin/tox
 STAMP  := $(VENV)/.tox-installed
 
-.PHONY: test chaos report bench lint docker clean infra-down
+.PHONY: test chaos report bench lint docker mutants clean infra-down
 
 $(STAMP):
 	@echo "[make] creating $(VENV) with tox"
@@ -24,6 +24,9 @@ chaos: $(STAMP)
 
 report: $(STAMP)
 	$(TOX) -e report
+
+mutants: $(STAMP)
+	$(TOX) -e mutants -- $(ARGS)
 
 bench: $(STAMP)
 	$(TOX) -e bench

@@ -67,6 +67,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="replay exactly the schedule of this seed (printed with every failed verdict)",
     )
     group.addoption(
+        "--chaos-repeat", type=int, default=int(os.environ.get("EVCHAOS_REPEAT", "1")),
+        help="run every chaos scenario N times and print each one's pass rate (a flake shows below 100 %%). "
+        "Env: EVCHAOS_REPEAT",
+    )
+    group.addoption(
         "--chaos-seeds", type=int, default=int(os.environ.get("EVCHAOS_SEEDS", "5")),
         help="how many seeded random schedules to run (seeds 0..N-1). Env: EVCHAOS_SEEDS",
     )
@@ -104,6 +109,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    repeat = metafunc.config.getoption("--chaos-repeat")
+    if repeat > 1 and metafunc.definition.get_closest_marker("chaos") is not None:
+        metafunc.fixturenames.append("chaos_repeat")
+        metafunc.parametrize("chaos_repeat", range(1, repeat + 1), ids=[f"run{i}" for i in range(1, repeat + 1)])
     if "chaos_seed" in metafunc.fixturenames:
         replay = metafunc.config.getoption("--chaos-seed")
         seeds = [replay] if replay is not None else list(range(metafunc.config.getoption("--chaos-seeds")))

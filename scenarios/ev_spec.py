@@ -8,8 +8,9 @@ from __future__ import annotations
 import sys
 
 from chaos.checks import InvariantSpec
-from chaos.core.spec import ProbeSpec, ServiceSpec, SystemSpec
+from chaos.core.spec import DeadLetterSpec, ProbeSpec, ServiceSpec, SystemSpec
 from chaos.infra.topology import free_ports
+from evcharge.messages import Topics
 
 CPS = ("CP_001", "CP_002")
 DRIVERS = ("D1", "D2")
@@ -44,6 +45,15 @@ STATE_COLORS = {
     "disconnected": "#5e35b1",
 }
 """How the timeline shows a CP's states, in legend order: green is fine, amber waits, red broke."""
+
+
+CONSUMED_TOPICS = (*Topics.CENTRAL_INPUTS, Topics.CP_COMMANDS, Topics.DRIVER_EVENTS)
+"""Every topic one of the network's consumers reads: Central's four, the engines', the drivers'."""
+DEAD_LETTERS = DeadLetterSpec(
+    Topics.DEAD_LETTER, topic_field="payload.topic", partition_field="payload.partition",
+    offset_field="payload.offset", reason_field="payload.reason",
+)
+"""Every component writes what it rejected to ``dead-letter``, as a ``dead_letter`` message."""
 
 
 def evcharge(*args: str) -> list[str]:
@@ -109,4 +119,6 @@ def ev_spec(
         probe=ProbeSpec(query="SELECT cp_id, state FROM cps"),
         invariants=rules.with_overrides(transient_limits={**charging_limit, **rules.transient_limits}),
         state_colors=STATE_COLORS,
+        consumes=CONSUMED_TOPICS,
+        dead_letters=DEAD_LETTERS,
     )

@@ -19,14 +19,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-FAST = {
-    "reconnect_backoff_ms": 50,
-    "reconnect_backoff_max_ms": 1000,
-    "retry_backoff_ms": 100,
-    "request_timeout_ms": 5000,
-    "bootstrap_timeout_ms": 5000,
-    "metadata_max_age_ms": 5000,
-}
+from chaos.infra import records
+
+FAST = {**records.FAST, "metadata_max_age_ms": 5000}
+"""The harness's fail-fast settings (``chaos.infra.records``), plus fresh metadata for fault tests."""
 
 
 def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:

@@ -40,6 +40,8 @@ class FaultWindow:
     end: float | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
+    injected: tuple[Mapping[str, Any], ...] = ()
+    """The records a message fault wrote (topic, partition, offset, expect, note), from its evidence."""
 
     def overlaps(self, start: float, end: float) -> bool:
         """True if the fault was active at some instant of ``[start, end]``."""
@@ -108,6 +110,7 @@ def fault_windows(history: History | Iterable[Event]) -> list[FaultWindow]:
                 end=None if end is None else end["t"],
                 params=start.get("params") or {},
                 error=None if end is None else end.get("error"),
+                injected=tuple((end or {}).get("injected") or ()),
             )
         )
     return sorted(windows, key=lambda w: w.start)

@@ -8,6 +8,7 @@ evchaos check HISTORY            re-run the invariant checks on a saved history
 evchaos report [--name TITLE]    build the Allure HTML report (installs Allure 3 with npm once)
 evchaos faults                   every fault kind, what it does and its parameters (from the registry)
 evchaos checks                   every check (rule) a scenario can name (from the registry)
+evchaos mutants [-- SUITE]       the kill matrix: the suite against each deliberate bug in mutants/
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def cmd_check(args: argparse.Namespace, rest: list[str]) -> int:
     return run_check(rest)
 
 
+def cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
+    from chaos.cli.mutants import run_mutants
+
+    return run_mutants(rest)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from chaos.report.html import ReportError, build_report
 
@@ -161,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="re-run the invariant checks on a saved history", add_help=False)
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("mutants", help="run the suite against each deliberate bug (patch) and print who killed it",
+                       add_help=False)
+    p.set_defaults(func=cmd_mutants)
 
     p = sub.add_parser("report", help="build the Allure HTML report from the results of a run")
     p.add_argument("--results", default="reports/allure-results", help="Allure results folder")
@@ -182,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     try:
-        if args.func is cmd_check:
-            return cmd_check(args, rest)
+        if args.func in (cmd_check, cmd_mutants):
+            return int(args.func(args, rest))
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return int(args.func(args))

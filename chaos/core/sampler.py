@@ -33,10 +33,16 @@ class StateSampler:
         self._last_keyframe = float("-inf")
         self._last_error: str | None = None
         self._stop = threading.Event()
+        self._sample_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def sample(self, force_keyframe: bool = False) -> None:
-        """Take one sample now (the thread calls this; tests and ``stop`` may too)."""
+        """Take one sample now (the thread calls this; a scenario opening a fault window, tests and
+        ``stop`` may too: a lock keeps two samples from interleaving)."""
+        with self._sample_lock:
+            self._sample(force_keyframe)
+
+    def _sample(self, force_keyframe: bool) -> None:
         try:
             states = self.probe()
         except Exception as exc:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from chaos.checks import InvariantSpec, run_checks
 from chaos.checks.base import Verdict
 from chaos.checks.measures import Recovery, recovery
+from chaos.core.evidence import consumed, injected, record_consumer_lag, record_dead_letters, record_services
 from chaos.core.history import History, Operation
 from chaos.core.sampler import StateSampler
 from chaos.core.spec import SystemSpec
@@ -29,6 +30,7 @@ from chaos.core.testmap import TestMap
 from chaos.faults import FaultContext
 from chaos.faults.base import BaseFault, applied
 from chaos.infra.backends.base import Infra
+from chaos.infra.topology import HARNESS_ROLE
 from chaos.nemesis import Schedule, ScheduleRunner
 
 T = TypeVar("T")
@@ -65,6 +67,8 @@ class Scenario:
         )
         self.system = SystemRun(spec, infra, workdir, topic_prefix=topic_prefix, **dict(values or {}))
         self.faults: FaultContext = self.system.fault_context
+        self.topic_prefix = topic_prefix
+        self._gathered = False
         self.schedule: Schedule | None = None
         self.verdicts: list[Verdict] = []
         self.recovery: Recovery | None = None
@@ -109,8 +113,15 @@ class Scenario:
     # -- faults ----------------------------------------------------------------------------------
     @contextmanager
     def fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> Iterator[BaseFault]:
-        """Apply one fault for the duration of the block; it is healed in ``finally`` and recorded."""
-        with applied(self.faults.make_fault(kind, target, dict(params or {})), self.history) as fault:
+        """Apply one fault for the duration of the block; it is healed in ``finally`` and recorded.
+
+        The states are sampled once more just before, so the history holds what the system looked
+        like as the window opened, not up to a sampling interval earlier.
+        """
+        fault = self.faults.make_fault(kind, target, dict(params or {}))
+        if self._sampler is not None and self._sampler.running:
+            self._sampler.sample()
+        with applied(fault, self.history):
             yield fault
 
     def run_schedule(self, schedule: Schedule) -> Schedule:
@@ -183,6 +194,7 @@ class Scenario:
         """
         if self._sampler is not None and self._sampler.running:
             self._sampler.stop()
+        self._gather()  # before the kill: whether each service was still alive is evidence
         services = list(self.system.services.values())
         for service in services:
             if service.is_running():
@@ -190,10 +202,44 @@ class Scenario:
         for service in services:
             service.kill()
 
+    def _gather(self) -> None:
+        """Record, once, which services still run and (after message faults) the dead letters."""
+        if self._gathered or not self.system.services:
+            return
+        self._gathered = True
+        record_services(self.history, self.system.services)
+        if self.spec.consumes:
+            record_consumer_lag(self.history, self.harness_bootstrap, self.topic_prefix, list(self.spec.consumes))
+        if self.spec.dead_letters is not None and injected(self.history):
+            record_dead_letters(self.history, self.spec.dead_letters, self.harness_bootstrap, self.topic_prefix)
+
+    @property
+    def harness_bootstrap(self) -> str:
+        return self.infra.endpoints.bootstrap(HARNESS_ROLE)
+
+    def wait_consumed(self, fault: BaseFault, timeout: float = 30.0) -> dict[str, bool]:
+        """Wait until every consumer group of this run has committed past the records ``fault``
+        injected (the system has read and decided on each); fail naming the groups that did not."""
+        entries = fault.evidence().get("injected") or []
+        last: dict[str, bool] = {}
+
+        def moved_past() -> bool:
+            nonlocal last
+            last = consumed(self.harness_bootstrap, entries, self.topic_prefix)
+            return bool(last) and all(last.values())
+
+        try:
+            self.wait_for(f"consumers past the records of '{fault.name}'", moved_past, timeout, every=0.2)
+        except TimeoutError as exc:
+            behind = sorted(group for group, done in last.items() if not done) or ["no group read them"]
+            raise TimeoutError(f"{exc}; still behind: {', '.join(behind)}") from None
+        return last
+
     def judge(self) -> list[Verdict]:
-        """Stop sampling and run every check over the history; measures time to recovery."""
+        """Stop sampling, gather the evidence, run the checks over the history; measure time to recovery."""
         if self._sampler is not None and self._sampler.running:
             self._sampler.stop()
+        self._gather()
         self.verdicts = run_checks(self.history, self.invariants, self.checks)
         self.recovery = recovery(self.history, self.invariants)
         return self.verdicts

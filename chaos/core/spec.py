@@ -24,6 +24,7 @@ from chaos.core.templates import PLACEHOLDERS, SpecError, format_placeholders
 
 __all__ = [
     "PLACEHOLDERS",
+    "DeadLetterSpec",
     "InvariantSpec",
     "ProbeSpec",
     "Readiness",
@@ -95,6 +96,30 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
+class DeadLetterSpec:
+    """Where a system writes what it rejected, and where in each dead-letter record (a JSON object)
+    it names the rejected record: dotted paths to its topic, partition, offset and the reason."""
+
+    topic: str
+    topic_field: str = "topic"
+    partition_field: str = "partition"
+    offset_field: str = "offset"
+    reason_field: str = "reason"
+
+    def read(self, document: Mapping[str, object]) -> dict[str, object]:
+        """The rejected record's coordinates and the reason, from one dead-letter record."""
+        fields = {"topic": self.topic_field, "partition": self.partition_field,
+                  "offset": self.offset_field, "reason": self.reason_field}
+        return {name: _dig(document, path) for name, path in fields.items()}
+
+
+def _dig(document: object, path: str) -> object:
+    for part in path.split("."):
+        document = document.get(part) if isinstance(document, Mapping) else None
+    return document
+
+
+@dataclass(frozen=True)
 class SystemSpec:
     """A whole system under test: its services, its state probe, its invariants and their checks.
 
@@ -102,6 +127,9 @@ class SystemSpec:
       registered check). A rule that does not apply to a system would only pass vacuously.
     - ``state_colors``: state -> colour for the timeline, in legend order (green for fine, amber for
       waiting, red for broken reads well); other states get colours from a fixed palette.
+    - ``consumes``: the topics (without the run's prefix) the system's consumers read: message
+      faults cover each of them, so a suite derives its cases from here instead of a list of its own.
+    - ``dead_letters``: where the system records what it rejected (``None``: it does not say).
     """
 
     name: str
@@ -110,6 +138,8 @@ class SystemSpec:
     invariants: InvariantSpec = field(default_factory=InvariantSpec)
     checks: Sequence[str] | None = None
     state_colors: Mapping[str, str] = field(default_factory=dict)
+    consumes: Sequence[str] = ()
+    dead_letters: DeadLetterSpec | None = None
 
     def __post_init__(self) -> None:
         names = [service.name for service in self.services]

@@ -37,7 +37,8 @@ class SystemRun:
     @property
     def fault_context(self) -> FaultContext:
         roles: Mapping[str, str] = {s.name: s.role for s in self.spec.services if s.role is not None}
-        return FaultContext(self.infra, services=self.services, roles=roles)
+        return FaultContext(self.infra, services=self.services, roles=roles,
+                            topic_prefix=self.values.get("topic_prefix", ""))
 
     def probe(self) -> StateProbe:
         if self.spec.probe is None:

@@ -82,6 +82,11 @@ class BaseFault:
     def _apply(self) -> None:
         raise NotImplementedError
 
+    def evidence(self) -> dict[str, Any]:
+        """What this fault did that a check must know, recorded with its window's end (e.g. the
+        records a message fault injected); nothing by default."""
+        return {}
+
     def on_heal(self, what: str, call: Callable[[], object]) -> Undo:
         """Register how to undo a step; heals run newest first."""
         undo = Undo(what, call)
@@ -163,4 +168,5 @@ def applied(
             raise
         finally:
             if history is not None and window is not None:
-                history.fault_end(window, error=error)
+                evidence = fault.evidence() if isinstance(fault, BaseFault) else {}
+                history.fault_end(window, error=error, **evidence)

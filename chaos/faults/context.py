@@ -22,13 +22,16 @@ if TYPE_CHECKING:
 class FaultContext:
     """The backend, the system's services by name, and (for start-order faults) each service's Kafka role.
 
-    ``broker_timeout`` bounds how long healing a broker fault waits for the cluster to serve again.
+    ``broker_timeout`` bounds how long healing a broker fault waits for the cluster to serve again;
+    ``topic_prefix`` is the run's, so a message fault aimed at ``driver-requests`` writes into this
+    run's topic and no other.
     """
 
     infra: Infra
     services: Mapping[str, Lifecycle] = field(default_factory=dict)
     roles: Mapping[str, str] = field(default_factory=dict)
     broker_timeout: float = 90.0
+    topic_prefix: str = ""
 
     def make_fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> BaseFault:
         """A fault of ``kind`` on ``target``, validated now, not yet applied."""

@@ -155,6 +155,10 @@ class Service:
         pid = read_pid(self.pid_path)
         return pid is not None and pid_alive(pid)
 
+    def exit_code(self) -> int | None:
+        """How the process ended (negative: the signal that ended it); None while it runs or if unknown."""
+        return self._proc.poll() if self._proc is not None else None
+
     def is_paused(self) -> bool:
         pid = self.pid
         return pid is not None and process_state(pid) == "T"

@@ -109,6 +109,28 @@ def format_table(rows: Sequence[SummaryRow]) -> str:
     return "\n".join([line({k: k for k in COLUMNS}), rule, *(line(c) for c in cells), rule, total])
 
 
+def format_pass_rates(rows: Sequence[SummaryRow]) -> str | None:
+    """Per scenario run more than once (``--chaos-repeat N``): runs, passes, the rate and what broke.
+
+    None when every scenario ran once. A scenario below 100 % on unchanged code is a flake to find,
+    in the system or in the harness: this table is where it shows.
+    """
+    runs: dict[str, list[SummaryRow]] = {}
+    for row in rows:
+        runs.setdefault(row.scenario, []).append(row)
+    if all(len(group) == 1 for group in runs.values()):
+        return None
+    lines = []
+    for name, group in sorted(runs.items(), key=lambda item: (sum(r.ok for r in item[1]) / len(item[1]), item[0])):
+        passed = sum(row.ok for row in group)
+        broke = sorted({row.verdict.removeprefix("FAILED: ") for row in group if not row.ok})
+        lines.append(f"{passed}/{len(group)}  {100 * passed / len(group):5.1f} %  {_fit(name, 48):<48}  "
+                     + ("; ".join(broke) if broke else ""))
+    flaky = sum(1 for group in runs.values() if not all(r.ok for r in group))
+    lines.append(f"{len(runs)} scenario(s) repeated; {flaky} did not pass every run")
+    return "\n".join(lines)
+
+
 def print_summary(rows: Sequence[SummaryRow], write: Callable[[str], object] = print,
                   title: str = "chaos summary") -> None:
     """Print the table through ``write`` (``print`` or a terminal reporter's ``write_line``)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chaos.report.console import SummaryCollector, SummaryRow, format_table
+from chaos.report.console import SummaryCollector, SummaryRow, format_pass_rates, format_table
 
 SUMMARY_KEY = pytest.StashKey[SummaryCollector]()
 
@@ -40,6 +40,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.write_sep("=", "chaos summary")
     for line in format_table(rows).splitlines():
         terminalreporter.write_line(line)
+    rates = format_pass_rates(rows)
+    if rates is not None:
+        terminalreporter.write_sep("=", "chaos pass rates (--chaos-repeat)")
+        for line in rates.splitlines():
+            terminalreporter.write_line(line)
 
 
 # -- pytest-xdist: rows recorded in workers travel to the controller, which prints the one table --

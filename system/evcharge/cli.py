@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evcharge.config import ConfigError, add_env_option, add_kafka_options, non_negative_float, positive_float
+from evcharge.config import (
+    ConfigError,
+    add_driver_deadline_options,
+    add_env_option,
+    add_kafka_options,
+    non_negative_float,
+    positive_float,
+)
 
 EPILOG = "Flags win over environment variables, which win over defaults."
 
@@ -44,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         "EVCHARGE_HEARTBEAT_TIMEOUT",
         "5",
         "seconds without a monitor heartbeat before a CP is disconnected",
+        type=positive_float,
+    )
+    add_env_option(
+        central,
+        "--telemetry-timeout",
+        "EVCHARGE_TELEMETRY_TIMEOUT",
+        "30",
+        "seconds without telemetry before Central closes a session and bills what was metered"
+        " (keep it well above the CPs' --telemetry-period)",
         type=positive_float,
     )
     add_env_option(central, "--max-batch", "EVCHARGE_MAX_BATCH", "2000", "records per transaction", type=int)
@@ -103,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "seconds a request may wait for Central's answer",
         type=positive_float,
     )
+    add_driver_deadline_options(driver)
     add_env_option(
         driver,
         "--variant",

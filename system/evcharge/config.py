@@ -31,6 +31,23 @@ def env_default(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment (``default`` if unset); ConfigError naming it if not.
+
+    For bounds read once at import (``evcharge.wire``), where there is no flag to fall back to.
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name}={text!r} must be a finite number greater than 0")
+    return value
+
+
 def positive_float(text: str) -> float:
     """argparse type: a number > 0, with an error that names the bad value."""
     try:
@@ -61,6 +78,38 @@ def add_env_option(
         default=env_default(env, default),
         help=f"{help_text} (env {env}, default {default!r})",
         **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def add_driver_deadline_options(parser: argparse.ArgumentParser) -> None:
+    """The driver's deadlines after Central's first answer, and how long finished requests stay.
+
+    Generous on purpose: charges last seconds and telemetry comes every period (<= 1 s), so these
+    fire only when a message really was lost (a session that never starts, a CP gone silent).
+    """
+    add_env_option(
+        parser,
+        "--start-deadline",
+        "EVCHARGE_START_DEADLINE",
+        "60",
+        "seconds an authorized request may wait for its session to start",
+        type=positive_float,
+    )
+    add_env_option(
+        parser,
+        "--charging-silence",
+        "EVCHARGE_CHARGING_SILENCE",
+        "60",
+        "seconds a charge may go without telemetry or its ticket",
+        type=positive_float,
+    )
+    add_env_option(
+        parser,
+        "--request-retention",
+        "EVCHARGE_REQUEST_RETENTION",
+        "3600",
+        "seconds a finished request stays in memory (and in the API)",
+        type=positive_float,
     )
 
 

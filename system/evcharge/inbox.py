@@ -4,6 +4,12 @@ Central has its own loop (it needs the database transaction between poll and com
 components only need "call this function for each new message addressed to me", which is this.
 Delivery is at least once: offsets are committed after the handlers ran, and a message id seen
 recently is skipped, so a redelivered record does not act twice.
+
+A record that cannot be decoded (``wire.py``: too big, too deep, wrong types, not finite, out of
+the timestamp window...) is rejected as Central rejects it: logged with the reason and written to
+the dead-letter topic through the component's own producer, then the loop goes on. A record for
+somebody else (another CP's command, another driver's answer) is not a rejection: it is skipped. The
+loop itself runs supervised (``supervise.py``): it cannot die silently.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import collections
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from evcharge.config import KafkaSettings
-from evcharge.kafka import ResilientConsumer
+from evcharge.kafka import ResilientConsumer, ResilientProducer
 from evcharge.logs import bound
-from evcharge.messages import InvalidMessage, Message, decode
+from evcharge.messages import DeadLetter, InvalidMessage, Message, Topics, decode, make
+from evcharge.supervise import Supervised
+from evcharge.wire import TEXT_MAX, excerpt
 
 log = logging.getLogger("evcharge.inbox")
 
@@ -41,7 +50,12 @@ class RecentIds:
 
 
 class Inbox:
-    """Consume ``topics`` in a background thread and hand messages for ``wanted`` to ``handler``."""
+    """Consume ``topics`` in a supervised thread and hand messages for ``wanted`` to ``handler``.
+
+    ``producer`` carries the dead letters (None: rejections are only logged). ``own_key`` is the key
+    records for us carry (Central keys by CP or driver id): an undecodable record keyed for somebody
+    else is theirs to reject, so a network of N engines writes one dead letter for it, not N.
+    """
 
     def __init__(
         self,
@@ -52,39 +66,64 @@ class Inbox:
         handler: MessageHandler,
         wanted: Callable[[Message], bool] = lambda _m: True,
         consumer: ResilientConsumer | None = None,
+        producer: ResilientProducer | None = None,
+        own_key: str | None = None,
     ) -> None:
+        self.kafka = kafka
         self.consumer = consumer or ResilientConsumer(
             kafka, [kafka.topic(t) for t in topics], kafka.group(group), client_id
         )
         self.handler = handler
         self.wanted = wanted
+        self.client_id = client_id
+        self.producer = producer
+        self.own_key = own_key.encode() if own_key else None
         self.seen = RecentIds()
+        self.rejected = 0
+        self._rejected_at = RecentIds(1000)  # (topic, partition, offset) already dead-lettered
         self.stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"{client_id}-inbox", daemon=True)
+        self.loop = Supervised(f"{client_id}-inbox", self._run, self.stopping)
+
+    @property
+    def up(self) -> bool:
+        return self.loop.up
 
     def start(self) -> Inbox:
-        self._thread.start()
+        self.loop.start()
         return self
 
     def stop(self) -> None:
         self.stopping.set()
-        self._thread.join(timeout=5)
+        self.loop.join(timeout=5)
         self.consumer.close()
 
     def _run(self) -> None:
+        if self.loop.restarts:  # after a crash mid-batch: resume from the last commit, not past it
+            self.consumer.close()
         while not self.stopping.is_set():
             records = self.consumer.poll(0.2)
             for record in records:
-                self.dispatch(record.value)
+                self.dispatch(record.value, record.topic, record.partition, record.offset, record.key)
             if records:
                 self.consumer.commit()
 
-    def dispatch(self, raw: bytes | None) -> None:
-        """Decode one record and run the handler; never raises (a bad record is logged and skipped)."""
+    def dispatch(
+        self,
+        raw: bytes | None,
+        topic: str = "",
+        partition: int | None = None,
+        offset: int | None = None,
+        key: bytes | None = None,
+    ) -> None:
+        """Decode one record and run the handler; never raises (a bad record is dead-lettered)."""
         try:
             message = decode(raw)
         except InvalidMessage as exc:
-            log.warning("ignoring undecodable record: %s", exc)
+            self._reject(str(exc), raw, (topic, partition, offset), key, exc.message)
+            return
+        except Exception as exc:  # decode must not raise anything else; if it does, still go on
+            log.exception("decoder failed")
+            self._reject(f"decoder failed: {exc!r}", raw, (topic, partition, offset), key, None)
             return
         if not self.wanted(message) or not self.seen.add(message.message_id):
             return
@@ -93,3 +132,27 @@ class Inbox:
                 self.handler(message)
             except Exception:
                 log.exception("handler failed")
+
+    def _reject(
+        self, reason: str, raw: bytes | None, where: tuple[str, int | None, int | None], key: bytes | None, decoded: Any
+    ) -> None:
+        """Log and dead-letter a rejected record, unless it was for somebody else or is a redelivery."""
+        if decoded is not None and not self.wanted(decoded):
+            return
+        if key is not None and self.own_key is not None and key != self.own_key:
+            log.debug("undecodable record keyed for somebody else skipped: %s", reason)
+            return
+        topic, partition, offset = where
+        if offset is not None and not self._rejected_at.add(f"{topic}:{partition}:{offset}"):
+            return
+        self.rejected += 1
+        log.warning("rejected record: %s", reason, extra={"topic": topic, "partition": partition, "offset": offset})
+        if self.producer is None:
+            return
+        try:  # a failure here would come back with the redelivered record: log it, never raise
+            letter = DeadLetter(
+                reason=reason[:TEXT_MAX], raw=excerpt(raw), topic=topic[:255], partition=partition, offset=offset
+            )
+            self.producer.send(self.kafka.topic(Topics.DEAD_LETTER), make(letter, self.client_id))
+        except Exception:
+            log.exception("could not write the dead letter")

@@ -32,7 +32,8 @@ def run_central(args: argparse.Namespace) -> int:
     logs.setup("central", args.log_level)
     if args.max_batch < 1:
         raise ConfigError("--max-batch must be at least 1")
-    config = CentralConfig(args.price, args.reservation_ttl, args.heartbeat_timeout)
+    config = CentralConfig(args.price, args.reservation_ttl, args.heartbeat_timeout,
+                           telemetry_timeout=args.telemetry_timeout)
     central = Central(Store(args.db), kafka_settings(args), config, LoopConfig(max_records=args.max_batch))
     _on_signal(central.stopping)
     central.run()
@@ -103,7 +104,14 @@ def run_driver(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
     cls = SeedDriver if args.variant == "seed" else Driver
-    driver = cls(DriverConfig(args.id, args.request_deadline), kafka).start()
+    config = DriverConfig(
+        args.id,
+        args.request_deadline,
+        start_deadline=args.start_deadline,
+        charging_silence=args.charging_silence,
+        retention=args.request_retention,
+    )
+    driver = cls(config, kafka).start()
     try:
         server = serve_in_background(driver, args.api_host, args.api_port)
     except OSError as exc:
@@ -115,7 +123,7 @@ def run_driver(args: argparse.Namespace) -> int:
         print(outcome, file=sys.stderr)
     else:
         driver.stopping.wait()
-    server.shutdown()
+    server.close()
     driver.close()
     return 0
 

@@ -60,3 +60,34 @@ def test_no_rows_no_table(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "chaos.report.pytest_hooks", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "chaos summary" not in result.stdout.str()
+
+
+def test_repeat_mode_runs_each_chaos_scenario_n_times_and_prints_its_pass_rate(pytester: pytest.Pytester) -> None:
+    """``--chaos-repeat N``: a scenario that fails one run in three shows 2/3 with the rule it broke."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from chaos.checks.base import Verdict
+
+        @pytest.mark.chaos
+        def test_flaky(chaos_summary, chaos_repeat):
+            ok = chaos_repeat != 2
+            chaos_summary.record("flaky one", [Verdict("transient-state-limit", ok, "x", resource="CP_1")])
+
+        @pytest.mark.chaos
+        def test_steady(chaos_summary):
+            chaos_summary.record("steady one", [Verdict("recovery", True, "back")])
+
+        def test_not_a_scenario():
+            pass
+        """
+    )
+    result = pytester.runpytest("--chaos-repeat", "3", "-p", "no:cacheprovider", "--strict-markers",
+                                "-o", "markers=chaos: a scenario")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines([
+        "*= chaos pass rates (--chaos-repeat) =*",
+        "2/3   66.7 %  flaky one*transient-state-limit CP_1",
+        "3/3  100.0 %  steady one*",
+        "2 scenario(s) repeated; 1 did not pass every run",
+    ])

@@ -8,14 +8,19 @@ the processor rolls the message's savepoint back and writes a dead letter.
 Two kinds of "no": a *denial* is a normal answer to a well-formed request (no CP free, CP faulty,
 driver already charging) and goes back to the driver; a *rejection* is bad input and goes to the
 dead-letter topic.
+
+Every state a CP or a session can be left in has a way out that needs no one's cooperation: a
+reservation expires (``reservation_ttl``), a silent monitor disconnects its CP (``heartbeat_timeout``),
+and a session whose engine sends no telemetry is closed (``telemetry_timeout``). The effects shared by
+all those paths (release, stop, ticket) and the config are in ``effects``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from evcharge.central.effects import CentralConfig, Effects, Outgoing, Rejected
 from evcharge.central.ids import fast_id
 from evcharge.central.store import Reservation, Session, Store
 from evcharge.messages import (
@@ -30,7 +35,6 @@ from evcharge.messages import (
     CpListRequest,
     Heartbeat,
     Message,
-    ReservationReleased,
     SessionDenied,
     SessionStarted,
     StartSupply,
@@ -38,45 +42,23 @@ from evcharge.messages import (
     StopSupply,
     Strict,
     Telemetry,
-    Ticket,
     Topics,
-    make,
 )
-from evcharge.pricing import DEFAULT_PRICE_EUR_KWH, cost_eur
-from evcharge.states import BUSY, UNAVAILABLE_REASON, CpEvent, CpState, InvalidTransition
+from evcharge.states import UNAVAILABLE_REASON, CpEvent, CpState, InvalidTransition
+
+__all__ = ["TELEMETRY_TIMEOUT_REASON", "CentralConfig", "Handlers", "Outgoing", "Rejected"]
 
 log = logging.getLogger("evcharge.central")
 
-
-@dataclass(frozen=True)
-class CentralConfig:
-    price_eur_kwh: float = DEFAULT_PRICE_EUR_KWH
-    reservation_ttl: float = 10.0
-    heartbeat_timeout: float = 5.0
-    source: str = "central"
+TELEMETRY_TIMEOUT_REASON = "telemetry_timeout"
+"""The reason of the stop order and of the ticket of a session closed for lack of telemetry."""
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """A message to send once the transaction commits; ``topic`` is without the prefix."""
-
-    topic: str
-    key: str | None
-    message: Message
-
-
-class Rejected(Exception):
-    """Bad input: no state change, a dead letter with this reason."""
-
-
-class Handlers:
-    """One method per message type Central accepts; see ``handle``."""
+class Handlers(Effects):
+    """One method per message type Central accepts (see ``handle``), and the periodic ``sweep``."""
 
     def __init__(self, store: Store, config: CentralConfig) -> None:
-        self.store = store
-        self.config = config
-        self._out: list[Outgoing] = []
-        self._cause: Message | None = None
+        super().__init__(store, config)
         self._table: dict[str, Callable[[Strict, float], None]] = {
             "authorization_request": self.on_authorization_request,  # type: ignore[dict-item]
             "charging_started": self.on_charging_started,  # type: ignore[dict-item]
@@ -99,46 +81,50 @@ class Handlers:
             raise Rejected(f"Central does not accept {message.type!r} messages")
         return self._collect(message, lambda: handler(message.body, now))
 
-    def sweep(self, now: float, heard_up_to: float | None) -> list[Outgoing]:
-        """Periodic duties: release expired reservations; mark CPs whose monitor went silent.
+    def sweep(self, now: float, heard_up_to: float | None, heard_since: float | None = None) -> list[Outgoing]:
+        """Periodic duties: release expired reservations; mark CPs whose monitor went silent; close
+        sessions whose engine went silent.
 
         Silence is measured at ``heard_up_to`` (see ``central/hearing.py``), not at ``now``: a CP is
         disconnected only if no heartbeat of its monitor was consumed in the ``heartbeat_timeout``
         before the point up to which Central is known to have heard everything. None: not known
-        yet, so no CP is judged.
+        yet, so no CP is judged. Telemetry silence is judged on the same clock, and only once
+        Central has heard without a gap (since ``heard_since``; None: no gap known) for a whole
+        ``telemetry_timeout``, so Central's own deafness (a restart, a cut of its link, Kafka away)
+        never closes a session. The ticks are in ``monitor-events``, not ``cp-events``, but the one
+        consumer reads both, and the 30 s default dwarfs any lag between the two. Heartbeats go
+        first: a CP whose monitor is silent too is disconnected, with that reason.
         """
 
         def run() -> None:
             for reservation in self.store.expired_reservations(now):
                 self._release(reservation, "reservation_expired", now)
-            if heard_up_to is not None:
-                for cp_id in self.store.stale_cps(heard_up_to - self.config.heartbeat_timeout):
-                    self._apply(cp_id, CpEvent.MONITOR_LOST, "cp_disconnected", now)
+            if heard_up_to is None:
+                return
+            for cp_id in self.store.stale_cps(heard_up_to - self.config.heartbeat_timeout):
+                self._apply(cp_id, CpEvent.MONITOR_LOST, "cp_disconnected", now)
+            silent_before = heard_up_to - self.config.telemetry_timeout
+            if heard_since is None or heard_since <= silent_before:
+                for session in self.store.silent_sessions(silent_before):
+                    self._time_out(session, now)
 
         return self._collect(None, run)
 
-    def _collect(self, cause: Message | None, action: Callable[[], None]) -> list[Outgoing]:
-        self._out, self._cause = [], cause
-        try:
-            action()
-            return self._out
-        finally:
-            self._out, self._cause = [], None
-
-    def _send(self, topic: str, key: str, body: Strict) -> None:
-        cause = self._cause
-        message = make(
-            body,
-            self.config.source,
-            correlation_id=cause.envelope.correlation_id if cause else None,
-            causation_id=cause.message_id if cause else None,
-            message_id=fast_id(),
+    def _time_out(self, session: Session, now: float) -> None:
+        """Close a session with no telemetry for ``telemetry_timeout``: bill the energy of its last
+        reading, tell the engine to stop, and free the CP (``finish``: charging -> available, the
+        table's way out of a session; the monitor still reports the CP healthy, or the heartbeat
+        sweep would have disconnected it). A late completion is then a duplicate, ignored."""
+        log.warning(
+            "no telemetry for %.0f s: closing the session",
+            self.config.telemetry_timeout,
+            extra={"cp_id": session.cp_id, "session_id": session.session_id, "kwh": session.kwh},
         )
-        self._out.append(Outgoing(topic, key, message))
-
-    def _to_driver(self, body: Strict) -> None:
-        """Everything for a driver goes to one topic, keyed by its id (so its consumer filters)."""
-        self._send(Topics.DRIVER_EVENTS, body.driver_id, body)  # type: ignore[attr-defined]
+        cp = self.store.cp(session.cp_id)
+        if cp is not None and cp.state == CpState.CHARGING:
+            self._apply(session.cp_id, CpEvent.FINISH, TELEMETRY_TIMEOUT_REASON, now)
+        else:  # a session whose CP left charging without it: close it all the same
+            self._end_session(session, TELEMETRY_TIMEOUT_REASON, now)
 
     # -- drivers ---------------------------------------------------------------------------------
     def on_authorization_request(self, req: AuthorizationRequest, now: float) -> None:
@@ -265,9 +251,18 @@ class Handlers:
             raise Rejected("stop_request names neither a session nor a reservation")
 
     def on_cp_list_request(self, msg: CpListRequest, now: float) -> None:
-        cps = [CpInfo(cp_id=cp.cp_id, state=cp.state.value) for cp in self.store.cps()]
+        """The CP table, bounded: at most ``cp_list_limit`` CPs (available ones first), so the reply
+        stays far below the producer's size limit however many CPs have registered. ``total`` says
+        how many there are, where ``CpList`` has that field (a driver sees the list is partial)."""
+        limit = self.config.cp_list_limit
+        listed = self.store.cps_for_list(limit)
+        total = self.store.cp_count() if len(listed) >= limit else len(listed)
+        if total > len(listed):
+            log.warning("CP list truncated", extra={"listed": len(listed), "total": total})
+        extra = {"total": total} if "total" in CpList.model_fields else {}
+        cps = [CpInfo(cp_id=cp.cp_id, state=cp.state.value) for cp in listed]
         self._to_driver(
-            CpList(request_id=msg.request_id, driver_id=msg.driver_id, cps=cps),
+            CpList(request_id=msg.request_id, driver_id=msg.driver_id, cps=cps, **extra),
         )
 
     # -- charging points -------------------------------------------------------------------------
@@ -283,7 +278,7 @@ class Handlers:
         session = self._session_of_cp(msg.cp_id, msg.session_id)
         if session.status != "active":
             return  # late telemetry of a closed session: harmless, nothing to relay
-        self.store.update_session_energy(session.session_id, msg.kwh)
+        self.store.update_session_energy(session.session_id, msg.kwh, now)
         relay = msg.model_copy(update={"driver_id": session.driver_id})
         self._to_driver(relay)
 
@@ -320,64 +315,3 @@ class Handlers:
             except InvalidTransition as exc:
                 failed[cp_id] = str(exc)
         self._send(Topics.COMMAND_RESULTS, "central", CommandResult(action=msg.action, cp_ids=done, failed=failed))
-
-    # -- shared effects --------------------------------------------------------------------------
-    def _apply(self, cp_id: str, event: CpEvent, reason: str, now: float) -> None:
-        """Transition ``cp_id``; if it leaves reserved/charging, end what it held with ``reason``."""
-        before, after = self.store.transition(cp_id, event, now)
-        if before != after:
-            log.info("CP state changed", extra={"cp_id": cp_id, "event": event.value, "from": before, "to": after})
-        if before in BUSY and after not in BUSY:
-            reservation = self.store.active_reservation_for_cp(cp_id)
-            if reservation is not None:
-                self._release(reservation, reason, now, transition=False)
-            session = self.store.active_session_for_cp(cp_id)
-            if session is not None:
-                self._send(
-                    Topics.CP_COMMANDS,
-                    cp_id,
-                    StopSupply(cp_id=cp_id, session_id=session.session_id, reason=reason),
-                )
-                self._close_session(session, session.kwh, now - session.started_at, reason, now)
-
-    def _release(self, r: Reservation, reason: str, now: float, transition: bool = True) -> None:
-        log.info(
-            "reservation released",
-            extra={"cp_id": r.cp_id, "driver_id": r.driver_id, "reservation_id": r.reservation_id, "reason": reason},
-        )
-        self.store.set_reservation_status(r.reservation_id, "released")
-        cp = self.store.cp(r.cp_id)
-        if transition and cp is not None and cp.state == CpState.RESERVED:
-            self.store.transition(r.cp_id, CpEvent.RELEASE, now)
-        self._to_driver(
-            ReservationReleased(driver_id=r.driver_id, reservation_id=r.reservation_id, cp_id=r.cp_id, reason=reason),
-        )
-
-    def _close_session(self, s: Session, kwh: float, duration: float, reason: str, now: float) -> None:
-        ticket_id = fast_id()
-        price = cost_eur(kwh, s.price_eur_kwh)
-        log.info(
-            "session closed, ticket issued",
-            extra={
-                "cp_id": s.cp_id,
-                "driver_id": s.driver_id,
-                "session_id": s.session_id,
-                "kwh": kwh,
-                "price_eur": price,
-                "reason": reason,
-            },
-        )
-        self.store.close_session(s.session_id, now, kwh)
-        self.store.add_ticket(ticket_id, s, kwh, price, duration, reason, now)
-        self._to_driver(
-            Ticket(
-                ticket_id=ticket_id,
-                session_id=s.session_id,
-                driver_id=s.driver_id,
-                cp_id=s.cp_id,
-                kwh=kwh,
-                price_eur=price,
-                duration_s=duration,
-                reason=reason,
-            ),
-        )

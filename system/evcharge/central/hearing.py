@@ -15,6 +15,11 @@ While Central is cut off, H stops; when it hears again, the backlog (older heart
 the newer ticks) is consumed in order, so nothing is swept on stale knowledge. It holds across a
 restart as well: the store keeps the consumption times, and any tick consumed later still bounds
 what was consumed before it. Both times are Central's wall clock; no monitor clock is trusted.
+
+``heard_since`` is when Central's hearing last resumed: the stamp of the first tick after a gap of
+more than ``GAP`` between two ticks of a partition (or after a start). The telemetry timeout counts
+only from there: after a long Kafka outage the engines' queued telemetry may land a moment after
+Central's first new tick, and a session must not be closed for a silence that was Kafka's.
 """
 
 from __future__ import annotations
@@ -31,9 +36,14 @@ TICK_KEY = b"#central-tick"
 """The key of every tick: ``#`` is not allowed in a CP id, so no heartbeat can carry it."""
 
 STUCK_TICK = 10.0
-"""A tick still undelivered after this many seconds no longer holds back the next one (it may have been
-dropped from a full send queue); below it, one tick in flight per partition keeps a long outage from
-piling ticks up."""
+"""A tick still undelivered after this many seconds no longer holds back the next one; below it, one
+tick in flight per partition keeps a long outage from piling ticks up. A tick the producer gave up
+(dropped from a full send queue: ticks are droppable, the next one supersedes it) holds back nothing."""
+
+
+GAP = 5.0
+"""Seconds between two consecutive ticks of a partition beyond which Central counts as having been
+away (ticks go out every ``interval``, 0.5 s; a short stall or a 3 s link cut stays below it)."""
 
 
 class HeardClock:
@@ -44,6 +54,7 @@ class HeardClock:
         self.interval = interval
         self.source = source
         self._heard: dict[int, float] = {}
+        self._since: dict[int, float] = {}
         self._in_flight: dict[int, tuple[float, PendingSend]] = {}
         self._next_tick = 0.0
 
@@ -55,10 +66,11 @@ class HeardClock:
         ticks = []
         for partition in partitions:
             sent = self._in_flight.get(partition)
-            if sent is not None and not sent[1].delivered.is_set() and now - sent[0] < STUCK_TICK:
+            if sent is not None and not sent[1].done and now - sent[0] < STUCK_TICK:
                 continue
             message = make(ClockTick(partition=partition), self.source)
-            item = PendingSend(self.topic, TICK_KEY, encode(message), message.message_id, partition=partition)
+            value = encode(message)
+            item = PendingSend(self.topic, TICK_KEY, value, message.message_id, partition=partition, droppable=True)
             self._in_flight[partition] = (now, item)
             ticks.append(item)
         return ticks
@@ -77,7 +89,10 @@ class HeardClock:
         if not isinstance(message.body, ClockTick):
             return False
         stamp = min(message.envelope.timestamp, now)
-        self._heard[record.partition] = max(stamp, self._heard.get(record.partition, stamp))
+        previous = self._heard.get(record.partition)
+        if previous is None or stamp - previous > GAP:
+            self._since[record.partition] = stamp
+        self._heard[record.partition] = stamp if previous is None else max(stamp, previous)
         return True
 
     def heard_up_to(self, partitions: list[int]) -> float | None:
@@ -85,3 +100,9 @@ class HeardClock:
         if not partitions or any(p not in self._heard for p in partitions):
             return None
         return min(self._heard[p] for p in partitions)
+
+    def heard_since(self, partitions: list[int]) -> float | None:
+        """Central has heard every partition without a gap since this time; None if unknown."""
+        if not partitions or any(p not in self._since for p in partitions):
+            return None
+        return max(self._since[p] for p in partitions)

@@ -5,11 +5,16 @@ savepoint inside the batch transaction: if its handler rejects it (or fails in a
 foresee), only that record's writes are undone, a dead letter is queued and the batch carries on.
 The message id is recorded as processed either way, so a redelivered record is neither applied nor
 dead-lettered twice.
+
+Central's own replies can be dead letters too: ``undeliverable`` is the small record that stands for
+a reply Kafka will never take (too large, refused by the broker), so the reply is not lost silently
+and does not block the ones behind it (``service`` deletes its outbox row in the same transaction).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from evcharge.central.handlers import CentralConfig, Handlers, Outgoing, Rejected
 from evcharge.central.store import Store
@@ -81,8 +86,26 @@ class Processor:
         log.warning("rejected input: %s", reason, extra={"topic": topic, "offset": offset})
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         letter = DeadLetter(reason=reason[:500], raw=text[:10_000], topic=topic, partition=partition, offset=offset)
-        return Outgoing(
-            Topics.DEAD_LETTER,
-            None,
-            make(letter, self.config.source, causation_id=cause.message_id if cause else None),
-        )
+        return _letter(letter, self.config.source, cause.message_id if cause else None)
+
+
+UNDELIVERABLE_EXCERPT = 1000
+"""Characters of an undeliverable reply kept in its dead letter: enough to see what it was."""
+
+
+def undeliverable(
+    topic: str, message_id: str, value: bytes, partition: int | None, failure: str, source: str
+) -> Outgoing:
+    """The dead letter of a reply Kafka will never take: why, its topic, its id (also the letter's
+    ``causation_id``) and size, and the start of it. ``message_id`` and ``size`` are fields of their
+    own where ``DeadLetter`` has them (they are in ``reason`` either way)."""
+    reason = f"undeliverable reply {message_id} ({len(value)} bytes): {failure}"
+    fields: dict[str, Any] = {"message_id": message_id, "size": len(value)}
+    extra = {name: v for name, v in fields.items() if name in DeadLetter.model_fields}
+    excerpt = value[:UNDELIVERABLE_EXCERPT].decode("utf-8", "replace")
+    letter = DeadLetter(reason=reason[:500], raw=excerpt, topic=topic, partition=partition, **extra)
+    return _letter(letter, source, message_id)
+
+
+def _letter(letter: DeadLetter, source: str, causation_id: str | None) -> Outgoing:
+    return Outgoing(Topics.DEAD_LETTER, None, make(letter, source, causation_id=causation_id))

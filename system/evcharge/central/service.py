@@ -22,6 +22,14 @@ round trip per batch during which Central did nothing; now that round trip overl
 The replies in flight are bounded (``LoopConfig.max_unacked``): beyond that, the loop waits for
 Kafka as before, so an unreachable broker still stops Central from consuming ever more work.
 
+A reply Kafka will never take must not stall all the others behind it, now or after a restart. So a
+reply larger than the producer's ``max_request_size`` is never stored: a small dead letter about it
+is (``processor.undeliverable``). One the producer gives up (``PendingSend.failed``: too large after
+all, or refused by the broker for good, see ``evcharge.kafka.failures``) counts as settled like an
+acknowledged one: the next transaction deletes its row and stores its dead letter instead. At a
+start, rows left by an earlier run are re-sent the same way, so a stuck row fails at once and goes
+too. A dead letter that cannot be delivered itself is only logged (no letters about letters).
+
 Sweeps (reservation TTL, monitor heartbeats) run between batches in the same thread, so SQLite
 has a single writer (WAL checkpoints run on a thread of their own but write no data: see
 ``checkpoint.py``). Heartbeat silence is measured on Central's "heard-up-to" clock, advanced by the
@@ -44,10 +52,10 @@ from dataclasses import dataclass
 from evcharge.central.checkpoint import Checkpointer
 from evcharge.central.handlers import CentralConfig, Outgoing
 from evcharge.central.hearing import HeardClock
-from evcharge.central.processor import Processor
+from evcharge.central.processor import Processor, undeliverable
 from evcharge.central.store import Store
 from evcharge.config import KafkaSettings
-from evcharge.kafka import PendingSend, ResilientConsumer, ResilientProducer
+from evcharge.kafka import MAX_REQUEST_SIZE, PendingSend, ResilientConsumer, ResilientProducer, record_fits
 from evcharge.messages import Topics
 
 log = logging.getLogger("evcharge.central")
@@ -60,9 +68,13 @@ class LoopConfig:
     sweep_interval: float = 0.5
     tick_interval: float = 0.5
     processed_retention: float = 24 * 3600.0
+    history_retention: float = 24 * 3600.0
+    """Finished reservations and closed sessions older than this are pruned (tickets are kept)."""
     max_unacked: int = 10_000
     """Replies sent but not yet acknowledged before the loop waits for Kafka (well under the
-    producer's in-memory bound, so none is ever dropped from it)."""
+    producer's in-memory bound; and replies are not droppable, so none is ever dropped from it)."""
+    max_request_size: int = MAX_REQUEST_SIZE
+    """The producer's limit: a reply that would not fit is dead-lettered instead of stored."""
 
 
 class Central:
@@ -81,7 +93,7 @@ class Central:
         self.kafka = kafka
         self.loop = loop or LoopConfig()
         self.processor = Processor(store, config)
-        self.producer = producer or ResilientProducer(kafka, "central")
+        self.producer = producer or ResilientProducer(kafka, "central", max_request_size=self.loop.max_request_size)
         self.consumer = consumer or ResilientConsumer(
             kafka, [kafka.topic(t) for t in Topics.CENTRAL_INPUTS], kafka.group("central"), "central"
         )
@@ -90,6 +102,7 @@ class Central:
         self._next_sweep = 0.0
         self._unacked: collections.deque[tuple[int, PendingSend]] = collections.deque()  # (seq, item), seq order
         self.handled = 0
+        self.undeliverable = 0  # replies dead-lettered because Kafka would never take them
 
     def run(self) -> None:
         """Serve until ``stopping`` is set (SIGTERM/SIGINT in the CLI)."""
@@ -101,8 +114,8 @@ class Central:
         self.consumer.commit(wait=True)
         self.consumer.close()
         self.producer.close()
-        with self.store.transaction():
-            self._forget_acknowledged()  # what did not make it stays for the next start
+        with self.store.transaction():  # what did not make it stays for the next start, so do the letters
+            self._queue(self._forget_settled())
         log.info("central stopped", extra={"handled": self.handled})
 
     def step(self) -> None:
@@ -125,15 +138,16 @@ class Central:
         """Send every row of the outbox table, wait for Kafka's acks, then delete them.
 
         Run at start, before anything is consumed: the rows are replies committed by an earlier
-        run that were never acknowledged (or acknowledged but not yet deleted: sent twice, deduped)."""
+        run that were never acknowledged (or acknowledged but not yet deleted: sent twice, deduped).
+        A row Kafka will never take fails at once and is replaced by its dead letter, sent here too."""
         rows = self.store.outbox_pending()
         if not rows:
             return
         log.info("sending replies left in the outbox", extra={"pending": len(rows)})
         self._send([(r.seq, PendingSend(r.topic, _key(r.key), r.value, r.message_id)) for r in rows])
         if self._wait_below(0):
-            with self.store.transaction():
-                self._forget_acknowledged()
+            with self._batch():
+                pass  # the transaction that forgets them (and stores the dead letters of failed ones)
 
     def _sweep_if_due(self) -> None:
         now = time.time()
@@ -143,30 +157,52 @@ class Central:
             return
         self._next_sweep = now + self.loop.sweep_interval
         with self._batch() as items:
-            items.extend(self._queue(self.processor.handlers.sweep(now, self.hearing.heard_up_to(partitions))))
+            heard = self.hearing.heard_up_to(partitions), self.hearing.heard_since(partitions)
+            items.extend(self._queue(self.processor.handlers.sweep(now, *heard)))
             self.store.prune_processed(now - self.loop.processed_retention)
+            self.store.prune_history(now - self.loop.history_retention)
 
     @contextlib.contextmanager
     def _batch(self) -> Iterator[list[tuple[int, PendingSend]]]:
-        """One transaction: first drop the outbox rows Kafka has acknowledged, then the caller adds
-        the replies it queued to the yielded list; they are handed to the producer only once the
-        transaction has committed (a rollback sends nothing)."""
+        """One transaction: first drop the outbox rows Kafka has settled (storing the dead letters of
+        the failed ones), then the caller adds the replies it queued to the yielded list; they are
+        handed to the producer only once the transaction has committed (a rollback sends nothing)."""
         items: list[tuple[int, PendingSend]] = []
         with self.store.transaction():
-            self._forget_acknowledged()
+            items.extend(self._queue(self._forget_settled()))
             yield items
         self._send(items)
 
     def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, PendingSend]]:
         """Write replies to the outbox table (inside the caller's transaction); returns what to send
-        once it commits, built from the very bytes stored (serialised once, never read back)."""
+        once it commits, built from the very bytes stored (serialised once, never read back).
+
+        A reply too large for the producer would never leave the table: its dead letter goes instead."""
         items = []
         for out in outgoing:
             topic, message_id = self.kafka.topic(out.topic), out.message.message_id
             value = out.message.envelope.model_dump_json().encode()
+            if not record_fits(_key(out.key), value, self.loop.max_request_size):
+                failure = f"larger than max_request_size ({self.loop.max_request_size} bytes)"
+                items.extend(self._queue(self._dead_letter(topic, message_id, value, None, failure)))
+                continue
             seq = self.store.outbox_add(topic, out.key, value, message_id)
             items.append((seq, PendingSend(topic, _key(out.key), value, message_id)))
         return items
+
+    def _dead_letter(
+        self, topic: str, message_id: str, value: bytes, partition: int | None, failure: str
+    ) -> list[Outgoing]:
+        """The dead letter standing for a reply Kafka will never take; none for a dead letter."""
+        self.undeliverable += 1
+        log.error(
+            "reply cannot be delivered, dead-lettered: %s",
+            failure,
+            extra={"topic": topic, "message_id": message_id, "size": len(value)},
+        )
+        if topic == self.kafka.topic(Topics.DEAD_LETTER):
+            return []
+        return [undeliverable(topic, message_id, value, partition, failure, self.processor.config.source)]
 
     def _send(self, items: list[tuple[int, PendingSend]]) -> None:
         """Hand committed replies to the producer (call only after their transaction committed)."""
@@ -174,25 +210,29 @@ class Central:
             self._unacked.extend(items)
             self.producer.send_raw(item for _, item in items)
 
-    def _forget_acknowledged(self) -> None:
-        """Delete (inside the caller's transaction) the outbox rows Kafka has acknowledged.
+    def _forget_settled(self) -> list[Outgoing]:
+        """Delete (inside the caller's transaction) the outbox rows Kafka has settled; returns the
+        dead letters of the ones it will never take, for the caller to queue in the same transaction.
 
-        The producer delivers in order, so the acknowledged replies are a prefix of ``_unacked``; the
-        rows up to the last of them go. Should the transaction roll back, the rows are still there
-        and are only sent again at the next start (consumers dedup)."""
-        last = None
-        while self._unacked and self._unacked[0][1].delivered.is_set():
-            last = self._unacked.popleft()[0]
+        The producer settles in order, so the settled replies (acknowledged, or failed for good) are a
+        prefix of ``_unacked``; the rows up to the last of them go. Should the transaction roll back,
+        the rows are still there and are only sent again at the next start (consumers dedup)."""
+        last, letters = None, []
+        while self._unacked and self._unacked[0][1].done:
+            last, item = self._unacked.popleft()
+            if item.failed is not None:
+                letters += self._dead_letter(item.topic, item.message_id, item.value, item.partition, item.failed)
         if last is not None:
             self.store.outbox_delete_through(last)
+        return letters
 
     def _wait_below(self, limit: int) -> bool:
-        """Block until at most ``limit`` replies are unacknowledged; False if stopping first."""
+        """Block until at most ``limit`` replies are unsettled; False if stopping first."""
         excess = len(self._unacked) - limit
         if excess <= 0:
             return True
         oldest = [item for _, item in itertools.islice(self._unacked, excess)]
-        while not self.producer.wait_delivered(oldest, timeout=1.0):
+        while not self.producer.wait_settled(oldest, timeout=1.0):
             if self.stopping.is_set():
                 return False  # rows stay in the table; the next start sends them
             log.warning("waiting for kafka to accept central's replies", extra={"pending": self.producer.pending()})

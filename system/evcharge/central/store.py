@@ -1,4 +1,4 @@
-"""Central's SQLite store: schema, transactions and the atomic operations the handlers build on.
+"""Central's SQLite store: transactions and the atomic operations the handlers build on.
 
 Why SQLite in WAL mode with ``synchronous=NORMAL``: one embedded file, readers (``evcharge status``,
 the harness's probes) never block the writer, and a commit costs no fsync (WAL is synced at
@@ -9,134 +9,29 @@ lost messages are then redelivered from Kafka because offsets are committed only
 Every write runs inside ``transaction()`` (``BEGIN IMMEDIATE``: the write lock is taken up front), so
 "find an available CP, then reserve it" cannot interleave with another writer — in this process or
 another — and a CP is never booked twice.
+
+The schema, its upgrades and the row types are in ``schema`` (re-exported here). What grows with
+traffic and is pruned: ``processed`` (``prune_processed``), and finished reservations and closed
+sessions (``prune_history``); ``outbox`` rows leave once Kafka has them (or has refused them for
+good). ``tickets`` are kept: they are the billing record, not Central's working state.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from evcharge.central.schema import SCHEMA, Cp, OutboxRow, Reservation, Session, connect, upgrade
 from evcharge.states import CpEvent, CpState, next_state
 
+__all__ = ["PRUNE_BATCH", "Cp", "OutboxRow", "Reservation", "Session", "Store", "connect"]
+
 PRUNE_BATCH = 10_000
-"""At most this many ``processed`` rows are deleted per prune (see ``Store.prune_processed``)."""
+"""At most this many rows of a table are deleted per prune (see ``Store.prune_processed``)."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cps (
-    cp_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    engine_ok INTEGER NOT NULL DEFAULT 1,
-    last_heartbeat REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cps_state ON cps(state, cp_id);
-CREATE TABLE IF NOT EXISTS drivers (driver_id TEXT PRIMARY KEY, first_seen REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS reservations (
-    reservation_id TEXT PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    driver_id TEXT NOT NULL,
-    cp_id TEXT NOT NULL,
-    duration_s REAL,
-    created_at REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    status TEXT NOT NULL            -- active | used | released
-);
-CREATE INDEX IF NOT EXISTS reservations_driver ON reservations(driver_id, status);
-CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations(status, expires_at);
--- Only active rows (at most one per CP): finding a CP's reservation stays O(log n) however many
--- reservations the table has accumulated, and costs no index entry for used/released rows.
-CREATE INDEX IF NOT EXISTS reservations_cp_active ON reservations(cp_id) WHERE status='active';
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    reservation_id TEXT NOT NULL UNIQUE,
-    driver_id TEXT NOT NULL,
-    cp_id TEXT NOT NULL,
-    price_eur_kwh REAL NOT NULL,
-    started_at REAL NOT NULL,
-    ended_at REAL,
-    kwh REAL NOT NULL DEFAULT 0,
-    status TEXT NOT NULL            -- active | closed
-);
-CREATE INDEX IF NOT EXISTS sessions_driver ON sessions(driver_id, status);
-CREATE INDEX IF NOT EXISTS sessions_cp ON sessions(cp_id, status);
-CREATE TABLE IF NOT EXISTS tickets (
-    ticket_id TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL UNIQUE,   -- one ticket per session, enforced by the database
-    driver_id TEXT NOT NULL,
-    cp_id TEXT NOT NULL,
-    kwh REAL NOT NULL,
-    price_eur REAL NOT NULL,
-    duration_s REAL NOT NULL,
-    reason TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS processed (message_id TEXT PRIMARY KEY, processed_at REAL NOT NULL);
--- Pruning runs every sweep (0.5 s); without this index every prune scanned the whole table, which
--- grows by one row per message consumed.
-CREATE INDEX IF NOT EXISTS processed_at ON processed(processed_at);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    key TEXT,
-    value BLOB NOT NULL,
-    message_id TEXT NOT NULL
-);
-"""
-
-
-@dataclass(frozen=True)
-class Cp:
-    cp_id: str
-    state: CpState
-    engine_ok: bool
-    last_heartbeat: float
-
-
-@dataclass(frozen=True)
-class Reservation:
-    reservation_id: str
-    request_id: str
-    driver_id: str
-    cp_id: str
-    duration_s: float | None
-    created_at: float
-    expires_at: float
-    status: str
-
-
-@dataclass(frozen=True)
-class Session:
-    session_id: str
-    reservation_id: str
-    driver_id: str
-    cp_id: str
-    price_eur_kwh: float
-    started_at: float
-    kwh: float
-    status: str
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    seq: int
-    topic: str
-    key: str | None
-    value: bytes
-    message_id: str
-
-
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open the database with the pragmas Central relies on (autocommit mode: we issue BEGIN)."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
+SESSION_COLUMNS = "session_id, reservation_id, driver_id, cp_id, price_eur_kwh, started_at, kwh, status"
 
 
 class Store:
@@ -146,6 +41,7 @@ class Store:
         self.path = str(path)
         self.conn = connect(path)
         self.conn.executescript(SCHEMA)
+        upgrade(self.conn)
         self._lock = threading.RLock()  # one connection may be shared by threads in tests
 
     def close(self) -> None:
@@ -197,6 +93,25 @@ class Store:
             (older_than, limit),
         ).rowcount
 
+    def prune_history(self, older_than: float, limit: int = PRUNE_BATCH) -> int:
+        """Forget up to ``limit`` reservations and ``limit`` sessions that ended before ``older_than``.
+
+        Both grow by a row per charge and are only Central's working state once finished (the ticket
+        keeps what was billed). A used reservation whose session is still active is kept: a retried
+        ``charging_started`` for it must still find it. Bounded like ``prune_processed``."""
+        reservations = self.conn.execute(
+            "DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM reservations r"
+            " WHERE status IN ('used', 'released') AND expires_at < ? AND NOT EXISTS"
+            " (SELECT 1 FROM sessions s WHERE s.reservation_id=r.reservation_id AND s.status='active') LIMIT ?)",
+            (older_than, limit),
+        ).rowcount
+        sessions = self.conn.execute(
+            "DELETE FROM sessions WHERE rowid IN"
+            " (SELECT rowid FROM sessions WHERE status='closed' AND ended_at < ? LIMIT ?)",
+            (older_than, limit),
+        ).rowcount
+        return reservations + sessions
+
     # -- charging points -------------------------------------------------------------------------
     def cp(self, cp_id: str) -> Cp | None:
         row = self.conn.execute(
@@ -207,6 +122,17 @@ class Store:
     def cps(self) -> list[Cp]:
         rows = self.conn.execute("SELECT cp_id, state, engine_ok, last_heartbeat FROM cps ORDER BY cp_id")
         return [Cp(r[0], CpState(r[1]), bool(r[2]), r[3]) for r in rows]
+
+    def cps_for_list(self, limit: int) -> list[Cp]:
+        """At most ``limit`` CPs, available ones first (what a driver looks for), in ``cp_id`` order."""
+        rows = self.conn.execute(
+            "SELECT cp_id, state, engine_ok, last_heartbeat FROM cps ORDER BY state != 'available', cp_id LIMIT ?",
+            (limit,),
+        )
+        return sorted((Cp(r[0], CpState(r[1]), bool(r[2]), r[3]) for r in rows), key=lambda cp: cp.cp_id)
+
+    def cp_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM cps").fetchone()[0]
 
     def register_cp(self, cp_id: str, state: CpState, engine_ok: bool, now: float) -> None:
         self.conn.execute("INSERT INTO cps VALUES (?, ?, ?, ?, ?)", (cp_id, state.value, int(engine_ok), now, now))
@@ -287,9 +213,9 @@ class Store:
         return [Reservation(*r) for r in rows]
 
     def add_session(self, s: Session) -> None:
+        """Insert a session; it counts as last heard of at its start (see ``silent_sessions``)."""
         self.conn.execute(
-            "INSERT INTO sessions (session_id, reservation_id, driver_id, cp_id, price_eur_kwh, started_at,"
-            " kwh, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO sessions ({SESSION_COLUMNS}, last_telemetry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 s.session_id,
                 s.reservation_id,
@@ -299,15 +225,12 @@ class Store:
                 s.started_at,
                 s.kwh,
                 s.status,
+                s.started_at,
             ),
         )
 
     def _session_where(self, where: str, *args: object) -> Session | None:
-        row = self.conn.execute(
-            "SELECT session_id, reservation_id, driver_id, cp_id, price_eur_kwh, started_at, kwh, status"
-            f" FROM sessions WHERE {where}",
-            args,
-        ).fetchone()
+        row = self.conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {where}", args).fetchone()
         return Session(*row) if row else None
 
     def session(self, session_id: str) -> Session | None:
@@ -319,8 +242,21 @@ class Store:
     def active_session_for_cp(self, cp_id: str) -> Session | None:
         return self._session_where("cp_id=? AND status='active'", cp_id)
 
-    def update_session_energy(self, session_id: str, kwh: float) -> None:
-        self.conn.execute("UPDATE sessions SET kwh=MAX(kwh, ?) WHERE session_id=?", (kwh, session_id))
+    def update_session_energy(self, session_id: str, kwh: float, now: float) -> None:
+        """Record a telemetry reading consumed at ``now`` (energy never goes down: readings may be
+        redelivered out of order)."""
+        self.conn.execute(
+            "UPDATE sessions SET kwh=MAX(kwh, ?), last_telemetry=? WHERE session_id=?", (kwh, now, session_id)
+        )
+
+    def silent_sessions(self, before: float) -> list[Session]:
+        """Active sessions with no telemetry consumed since ``before`` (nor started since)."""
+        rows = self.conn.execute(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE status='active' AND last_telemetry < ?"
+            " ORDER BY last_telemetry",
+            (before,),
+        )
+        return [Session(*r) for r in rows]
 
     def close_session(self, session_id: str, now: float, kwh: float) -> None:
         self.conn.execute(
@@ -356,4 +292,5 @@ class Store:
         return [OutboxRow(*r) for r in rows]
 
     def outbox_delete_through(self, seq: int) -> None:
+        """Forget every reply up to ``seq``: acknowledged by Kafka, or refused by it for good."""
         self.conn.execute("DELETE FROM outbox WHERE seq <= ?", (seq,))

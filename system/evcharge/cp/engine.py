@@ -8,6 +8,10 @@ out when it returns, and the kWh in them are the energy really delivered meanwhi
 
 A forced KO ends the current supply at once (the car gets no more energy) and reports the
 completion with reason ``engine_fault``; the monitor reports the KO to Central on its own path.
+
+Every loop runs supervised (``supervise.py``). While the inbox or the meter is down the health port
+answers ``KO`` like a forced KO: the monitor reports ``fault`` and Central offers the CP to nobody,
+instead of booking a CP that cannot hear ``start_supply`` (it used to "charge" 0 kWh).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from evcharge.messages import (
     Topics,
     make,
 )
+from evcharge.supervise import Supervised, down
 
 log = logging.getLogger("evcharge.engine")
 
@@ -61,10 +66,13 @@ class Engine:
             self.source,
             self.on_message,
             wanted=lambda m: getattr(m.body, "cp_id", None) == config.cp_id,
+            producer=self.producer,
+            own_key=config.cp_id,
         )
         self.health = HealthServer(config.health_host, config.health_port, self.on_health_line)
         self.ko = threading.Event()
         self.stopping = threading.Event()
+        self.meter = Supervised("meter", self._meter, self.stopping)
         self._lock = threading.Lock()
         self.supply: Supply | None = None
         self._finished = RecentIds(1000)  # sessions already supplied: a redelivered start is ignored
@@ -74,11 +82,14 @@ class Engine:
         self.health.start()
         self.inbox.start()
         log.info("engine ready", extra={"health_port": self.health.port})
-        while not self.stopping.wait(self._until_next_tick(time.monotonic())):
-            self.tick(time.monotonic())
+        self.meter.run()
         self.inbox.stop()
         self.health.close()
         self.producer.close()
+
+    def _meter(self) -> None:
+        while not self.stopping.wait(self._until_next_tick(time.monotonic())):
+            self.tick(time.monotonic())
 
     def _until_next_tick(self, now: float) -> float:
         """The telemetry period, or less when the supply ends sooner: a charge ends when it is due,
@@ -174,6 +185,14 @@ class Engine:
         self.producer.send(self.kafka.topic(Topics.CP_EVENTS), message, key=self.config.cp_id)
 
     # -- health / control port -------------------------------------------------------------------
+    def loops_down(self) -> dict[str, str]:
+        """The engine's loops that are down (between a crash and its restart), with the error."""
+        return down([self.inbox.loop, self.meter, self.health.loop])
+
+    def healthy(self) -> bool:
+        """Not forced KO, and hearing Central and metering: what ``PING`` answers."""
+        return not self.ko.is_set() and not self.loops_down()
+
     def on_health_line(self, line: str) -> str:
         if line == "KO":
             self.ko.set()
@@ -182,17 +201,18 @@ class Engine:
         if line == "OK":
             self.ko.clear()
             log.info("engine back to OK")
-            return "OK"
-        if line == "STATUS":
+        elif line == "STATUS":
             supply = self.supply
             return json.dumps(
                 {
                     "cp_id": self.config.cp_id,
-                    "ok": not self.ko.is_set(),
+                    "ok": self.healthy(),
+                    "forced_ko": self.ko.is_set(),
+                    "loops_down": self.loops_down(),
                     "session_id": supply.session_id if supply else None,
                     "kwh": supply.kwh if supply else 0.0,
                     "kafka_connected": self.producer.connected,
                     "outbox": self.producer.pending(),
                 }
             )
-        return "KO" if self.ko.is_set() else "OK"
+        return "OK" if self.healthy() else "KO"

@@ -4,6 +4,8 @@ Each period it sends one ``heartbeat`` with ``engine_ok``. Central reads a heart
 ``engine_ok=false`` as a fault, and the absence of heartbeats (monitor gone, or its link cut) as a
 disconnection. An engine that does not answer at all counts as KO: for a driver there is no
 difference. The send queue is kept short on purpose: after an outage only recent heartbeats matter.
+The beat loop runs supervised (``supervise.py``): an unforeseen error is logged and the loop restarts;
+meanwhile no heartbeat goes out, which Central reads as the disconnection it is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from evcharge.config import KafkaSettings
 from evcharge.cp.health import ask
 from evcharge.kafka import ResilientProducer
 from evcharge.messages import Heartbeat, Topics, make
+from evcharge.supervise import Supervised
+from evcharge.wire import TEXT_MAX
 
 log = logging.getLogger("evcharge.monitor")
 
@@ -49,12 +53,16 @@ class Monitor:
         self.producer = producer or ResilientProducer(kafka, self.source, max_pending=10)
         self.stopping = threading.Event()
         self._last_ok: bool | None = None
+        self.loop = Supervised("beats", self._beats, self.stopping)
 
     def run(self) -> None:
         log.info("monitor watching engine", extra={"port": self.config.engine_port})
+        self.loop.run()
+        self.producer.close(drain_timeout=1.0)
+
+    def _beats(self) -> None:
         while not self.stopping.is_set():
             self.wait_next_beat(self.beat())
-        self.producer.close(drain_timeout=1.0)
 
     def wait_next_beat(self, ok: bool) -> None:
         """Wait one period; while the engine is KO, ask it again every ``RECHECK`` s and return as
@@ -81,6 +89,6 @@ class Monitor:
                 extra={"ok": ok, "detail": detail},
             )
             self._last_ok = ok
-        message = make(Heartbeat(cp_id=self.config.cp_id, engine_ok=ok, detail=detail[:200]), self.source)
+        message = make(Heartbeat(cp_id=self.config.cp_id, engine_ok=ok, detail=detail[:TEXT_MAX]), self.source)
         self.producer.send(self.kafka.topic(Topics.MONITOR_EVENTS), message, key=self.config.cp_id)
         return ok

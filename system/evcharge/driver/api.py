@@ -5,10 +5,12 @@
     GET  /requests/<id>     one request: state, cp, reservation, session, telemetry, ticket, reason
     POST /requests/<id>/stop  stop the charge (or cancel the request)  -> 202
     GET  /cps[?available=1] the CP table from Central (504 if Central does not answer in time)
-    GET  /health            driver id, variant, kafka connectivity, outbox size
+    GET  /health            driver id, variant, kafka connectivity, outbox size, loops down;
+                            200 if healthy, 503 while a loop of the driver is down
 
 Errors are JSON too: ``{"error": "..."}`` with 400 (bad input), 404 (unknown path or request),
-504 (Central did not answer).
+504 (Central did not answer), 500 (a bug: logged with its traceback; the server goes on).
+The accept loop runs supervised (``supervise.Served``).
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from evcharge.driver.core import Driver
+from evcharge.supervise import Served
 
 log = logging.getLogger("evcharge.driver.api")
 CP_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
@@ -58,9 +60,12 @@ def make_server(driver: Driver, host: str, port: int) -> ThreadingHTTPServer:
         def _get(self) -> tuple[HTTPStatus, Any]:
             url = urlparse(self.path)
             if url.path == "/health":
-                return HTTPStatus.OK, {
+                loops_down = driver.loops_down()
+                return HTTPStatus.SERVICE_UNAVAILABLE if loops_down else HTTPStatus.OK, {
                     "driver_id": driver.config.driver_id,
                     "variant": driver.variant,
+                    "healthy": not loops_down,
+                    "loops_down": loops_down,
                     "kafka_connected": driver.producer.connected,
                     "outbox": driver.producer.pending(),
                 }
@@ -110,6 +115,9 @@ def make_server(driver: Driver, host: str, port: int) -> ThreadingHTTPServer:
                 status, payload = action()
             except ApiError as exc:
                 status, payload = exc.status, {"error": str(exc)}
+            except Exception as exc:  # a bug: say so, log it, keep serving
+                log.exception("API request failed", extra={"path": self.path[:200]})
+                status, payload = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc!r}"[:500]}
             data = json.dumps(payload, default=str).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -123,8 +131,8 @@ def make_server(driver: Driver, host: str, port: int) -> ThreadingHTTPServer:
     return ThreadingHTTPServer((host, port), Handler)
 
 
-def serve_in_background(driver: Driver, host: str, port: int) -> ThreadingHTTPServer:
-    server = make_server(driver, host, port)
-    threading.Thread(target=server.serve_forever, name="driver-api", daemon=True).start()
-    log.info("driver API listening", extra={"url": f"http://{host}:{server.server_address[1]}"})
-    return server
+def serve_in_background(driver: Driver, host: str, port: int) -> Served:
+    """Serve the API from a supervised loop; ``close()`` the result to stop it and free the port."""
+    served = Served(make_server(driver, host, port), "driver-api").start()
+    log.info("driver API listening", extra={"url": f"http://{host}:{served.port}"})
+    return served

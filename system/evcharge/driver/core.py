@@ -5,6 +5,13 @@ in the producer's send queue and goes out when Kafka returns. If Central has not
 deadline the request ends ``failed`` with the reason; should Central's authorization arrive later
 anyway, the driver cancels that reservation at once so the CP is not held for nothing.
 
+Every state has a deadline, not only ``pending``: an ``authorized`` request whose session does not
+start within ``start_deadline`` fails (and its reservation is cancelled), a ``charging`` or
+``stopping`` one that hears neither telemetry nor its ticket for ``charging_silence`` fails (and its
+session is stopped). Finished requests stay queryable for ``retention`` s, and at most
+``max_finished`` of them are kept: the table is bounded. The inbox and the deadline watcher run
+supervised; ``loops_down`` says which is down, for ``/health``.
+
 Handlers take decoded ``Message``s and never touch Kafka directly, so tests feed them envelopes.
 """
 
@@ -39,6 +46,7 @@ from evcharge.messages import (
     make,
     new_id,
 )
+from evcharge.supervise import Supervised, down
 
 log = logging.getLogger("evcharge.driver")
 
@@ -46,8 +54,12 @@ log = logging.getLogger("evcharge.driver")
 @dataclass(frozen=True)
 class DriverConfig:
     driver_id: str
-    request_deadline: float = 90.0
+    request_deadline: float = 90.0  # pending: Central's answer
     cp_list_timeout: float = 5.0
+    start_deadline: float = 60.0  # authorized: session_started
+    charging_silence: float = 60.0  # charging/stopping: telemetry or the ticket
+    retention: float = 3600.0  # finished requests kept this long...
+    max_finished: int = 10_000  # ...and at most this many
 
 
 class Driver:
@@ -67,19 +79,27 @@ class Driver:
             self.source,
             self.on_message,
             wanted=lambda m: getattr(m.body, "driver_id", None) == config.driver_id,
+            producer=self.producer,
+            own_key=config.driver_id,
         )
         self.requests: dict[str, ChargeRequest] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._cp_lists: dict[str, list[dict[str, Any]]] = {}
+        self._cp_lists_wanted: set[str] = set()  # only answers someone waits for are kept
         self.stopping = threading.Event()
+        self.deadlines = Supervised("deadlines", self._watch_deadlines, self.stopping)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Driver:
         self.inbox.start()
-        threading.Thread(target=self._watch_deadlines, name="deadlines", daemon=True).start()
+        self.deadlines.start()
         log.info("driver started", extra={"variant": self.variant})
         return self
+
+    def loops_down(self) -> dict[str, str]:
+        """The driver's loops that are down (between a crash and its restart), with the error."""
+        return down([self.inbox.loop, self.deadlines])
 
     def close(self) -> None:
         self.stopping.set()
@@ -113,6 +133,7 @@ class Driver:
                     correlation_id=request_id,
                 )
                 request.move("stopping")
+                request.deadline = time.time() + self.config.charging_silence
             else:
                 if request.reservation_id:
                     self._cancel_reservation(request.reservation_id, request_id)
@@ -123,15 +144,21 @@ class Driver:
     def list_cps(self) -> list[dict[str, Any]]:
         """Ask Central for the CP table; TimeoutError if it does not answer in time."""
         request_id = new_id()
+        with self._lock:
+            self._cp_lists_wanted.add(request_id)
         self._send(CpListRequest(request_id=request_id, driver_id=self.config.driver_id), correlation_id=request_id)
         deadline = time.monotonic() + self.config.cp_list_timeout
         with self._lock:
-            while request_id not in self._cp_lists:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"Central did not answer within {self.config.cp_list_timeout:.0f} s")
-                self._changed.wait(remaining)
-            return self._cp_lists.pop(request_id)
+            try:
+                while request_id not in self._cp_lists:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(f"Central did not answer within {self.config.cp_list_timeout:.0f} s")
+                    self._changed.wait(remaining)
+                return self._cp_lists.pop(request_id)
+            finally:
+                self._cp_lists_wanted.discard(request_id)
+                self._cp_lists.pop(request_id, None)
 
     def wait_final(self, request_id: str, timeout: float) -> ChargeRequest:
         """Block until the request reaches a final state or ``timeout`` passes; returns it either way."""
@@ -153,7 +180,8 @@ class Driver:
         body = message.body
         with self._lock:
             if isinstance(body, CpList):
-                self._cp_lists[body.request_id] = [cp.model_dump() for cp in body.cps]
+                if body.request_id in self._cp_lists_wanted:  # a late answer would stay for ever
+                    self._cp_lists[body.request_id] = [cp.model_dump() for cp in body.cps]
             else:
                 request = self._request_for(body)
                 if request is None:
@@ -180,14 +208,21 @@ class Driver:
             self._on_authorization(request, body)
         elif isinstance(body, SessionStarted):
             request.session_id = body.session_id
-            if not request.final:
+            if request.state in ("pending", "authorized"):
                 request.move("charging")
+                request.deadline = time.time() + self.config.charging_silence
+            elif request.final and request.state != "completed":
+                log.warning("session started after the request ended: stopping it", extra={"state": request.state})
+                self._stop_session(body.session_id, request.request_id)
         elif isinstance(body, Telemetry):
             request.telemetry = {"kw": body.kw, "kwh": body.kwh, "eur": body.eur}
+            if not request.final:
+                request.deadline = time.time() + self.config.charging_silence
         elif isinstance(body, Ticket):
             request.ticket = body.model_dump()
-            request.move("completed", body.reason)
-            log.info("ticket received", extra={"kwh": body.kwh, "price_eur": body.price_eur})
+            log.info("ticket received", extra={"kwh": body.kwh, "price_eur": body.price_eur, "state": request.state})
+            if not request.final:
+                request.move("completed", body.reason)
         elif isinstance(body, (ReservationReleased, SessionDenied)) and not request.final:
             request.move("failed", body.reason)
             log.warning("request failed", extra={"reason": body.reason})
@@ -204,6 +239,7 @@ class Driver:
             return
         request.cp_id, request.reservation_id = body.cp_id, body.reservation_id
         request.move("authorized")
+        request.deadline = time.time() + self.config.start_deadline
         log.info("authorized; starting the charge", extra={"cp_id": body.cp_id})
         assert body.cp_id is not None and body.reservation_id is not None
         self.send_charging_started(
@@ -221,6 +257,9 @@ class Driver:
             correlation_id=request_id,
         )
 
+    def _stop_session(self, session_id: str, request_id: str) -> None:
+        self._send(StopRequest(driver_id=self.config.driver_id, session_id=session_id), correlation_id=request_id)
+
     def _send(self, body: Strict, correlation_id: str | None = None) -> None:
         message = make(body, self.source, correlation_id=correlation_id)
         self.producer.send(self.kafka.topic(Topics.DRIVER_REQUESTS), message, key=self.config.driver_id)
@@ -228,19 +267,52 @@ class Driver:
     # -- deadlines -------------------------------------------------------------------------------
     def _watch_deadlines(self) -> None:
         while not self.stopping.wait(0.5):
-            self.expire(time.time())
+            now = time.time()
+            self.expire(now)
+            self.prune(now)
 
     def expire(self, now: float) -> None:
-        """Fail every request still waiting for Central's answer past its deadline."""
+        """Fail every request whose next word from Central is overdue, whatever its state, and undo
+        what it holds at Central (the reservation, the session) so no CP stays taken for nothing."""
         with self._lock:
             for request in self.requests.values():
-                if request.state == "pending" and now >= request.deadline:
-                    with bound(request_id=request.request_id):
-                        reason = (
-                            f"no answer from Central within {self.config.request_deadline:.0f} s"
-                            f" (kafka {'reachable' if self.producer.connected else 'unreachable'},"
-                            f" {self.producer.pending()} message(s) not yet sent)"
-                        )
-                        request.move("failed", reason)
-                        log.error("request failed: %s", reason)
-                    self._changed.notify_all()
+                if request.final or now < request.deadline:
+                    continue
+                with bound(request_id=request.request_id, cp_id=request.cp_id):
+                    reason = self._overdue(request) + f" ({self._link()})"
+                    request.move("failed", reason)
+                    log.error("request failed: %s", reason)
+                    if request.session_id:
+                        self._stop_session(request.session_id, request.request_id)
+                    elif request.reservation_id:
+                        self._cancel_reservation(request.reservation_id, request.request_id)
+                self._changed.notify_all()
+
+    def _overdue(self, request: ChargeRequest) -> str:
+        """What did not come in time, for the request's reason."""
+        if request.state == "pending":
+            return f"no answer from Central within {self.config.request_deadline:.0f} s"
+        if request.state == "authorized":
+            return (
+                f"authorized on {request.cp_id} but the session did not start within {self.config.start_deadline:.0f} s"
+            )
+        return (
+            f"no telemetry or ticket from {request.cp_id} for {self.config.charging_silence:.0f} s"
+            f" while {request.state}"
+        )
+
+    def _link(self) -> str:
+        return (
+            f"kafka {'reachable' if self.producer.connected else 'unreachable'},"
+            f" {self.producer.pending()} message(s) not yet sent"
+        )
+
+    def prune(self, now: float) -> None:
+        """Forget finished requests older than ``retention``, and the oldest beyond ``max_finished``."""
+        with self._lock:
+            finished = sorted((r for r in self.requests.values() if r.final), key=lambda r: r.ended_at or r.created_at)
+            excess = len(finished) - self.config.max_finished
+            for index, request in enumerate(finished):
+                if index >= excess and (request.ended_at or request.created_at) >= now - self.config.retention:
+                    break
+                del self.requests[request.request_id]

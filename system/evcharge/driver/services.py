@@ -1,16 +1,19 @@
 """Services-file mode: one CP id per line, each charged in turn, with a pause between services.
 
 Blank lines and ``#`` comments are skipped. The pause (4 s in the original statement) is
-configurable so tests do not wait for it.
+configurable so tests do not wait for it. The runner is supervised (``supervise.py``): after an
+unforeseen error it goes on with the next CP (the one it was serving is counted as ``error``).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from pathlib import Path
 
 from evcharge.driver.core import Driver
+from evcharge.supervise import Supervised
 
 log = logging.getLogger("evcharge.driver.services")
 
@@ -32,14 +35,20 @@ def run_services(
     driver: Driver, cps: list[str], pause: float, stopping: threading.Event, duration_s: float | None = None
 ) -> dict[str, int]:
     """Charge at each CP in turn; returns how many requests ended in each final state."""
-    outcome: dict[str, int] = {}
-    for index, cp_id in enumerate(cps):
-        if stopping.is_set():
-            break
-        request = driver.request_charge(cp_id, duration_s)
-        done = driver.wait_final(request.request_id, timeout=driver.config.request_deadline + 3600)
-        outcome[done.state] = outcome.get(done.state, 0) + 1
-        log.info("service finished", extra={"cp_id": cp_id, "state": done.state, "reason": done.reason})
-        if index < len(cps) - 1 and stopping.wait(pause):
-            break
-    return outcome
+    outcome: collections.Counter[str] = collections.Counter()
+    todo = collections.deque(cps)
+
+    def serve() -> None:
+        while todo and not stopping.is_set():
+            cp_id = todo.popleft()
+            outcome["error"] += 1  # until the service ends: a crash leaves it counted as an error
+            request = driver.request_charge(cp_id, duration_s)
+            done = driver.wait_final(request.request_id, timeout=driver.config.request_deadline + 3600)
+            outcome["error"] -= 1
+            outcome[done.state] += 1
+            log.info("service finished", extra={"cp_id": cp_id, "state": done.state, "reason": done.reason})
+            if todo and stopping.wait(pause):
+                break
+
+    Supervised("services", serve, stopping).run()
+    return {state: count for state, count in outcome.items() if count}

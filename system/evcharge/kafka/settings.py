@@ -5,6 +5,8 @@ kafka-python's defaults suit long-lived servers, not fast recovery, so:
 component for long; ``reconnect_backoff_max_ms`` = our ``reconnect_backoff_max`` (0.25 s, not 30 s)
 so a healed link is noticed at once; ``delivery_timeout_ms`` = 10 s and ``max_block_ms`` = the
 bootstrap timeout, so a dead link surfaces as a failed future we can retry rather than a long block.
+``max_request_size`` is kafka-python's own default (1 MiB), stated here because Central checks its
+replies against it before storing them (``record_fits``): a record above it can never be sent.
 acks=all and idempotence stay on (why the producer is still re-created after any failure: see
 ``evcharge.kafka.producer``).
 
@@ -30,6 +32,17 @@ RECONNECT_BACKOFF_MS = 50
 DELIVERY_TIMEOUT_MS = 10_000
 REQUEST_TIMEOUT_MS = 5_000
 METADATA_MAX_AGE_MS = 2_000
+MAX_REQUEST_SIZE = 1_048_576
+"""kafka-python's default ``max_request_size``: a record whose batch would exceed it is refused by
+``KafkaProducer.send`` (``MessageSizeTooLargeError``) and can never be sent."""
+RECORD_OVERHEAD = 128
+"""Bytes a record costs beyond its key and value in a v2 batch of its own: kafka-python estimates
+61 (batch header) + 21 (record header) + the length varints (at most 5 each); 128 leaves a margin."""
+
+
+def record_fits(key: bytes | None, value: bytes, max_request_size: int = MAX_REQUEST_SIZE) -> bool:
+    """Whether a record of this key and value can be sent at all under ``max_request_size``."""
+    return len(key or b"") + len(value) + RECORD_OVERHEAD <= max_request_size
 
 
 class Backoff:
@@ -75,11 +88,14 @@ def static_member_id(group_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", group_id)[:249]
 
 
-def producer_config(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
+def producer_config(
+    settings: KafkaSettings, client_id: str, max_request_size: int = MAX_REQUEST_SIZE
+) -> dict[str, Any]:
     """Durable (acks=all) but never blocking for long, so a dead link becomes a failed future."""
     return {
         **common_config(settings, client_id),
         "acks": "all",
+        "max_request_size": max_request_size,
         "linger_ms": 1,
         "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
         "max_block_ms": int(settings.bootstrap_timeout * 1000),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.checks import InvariantSpec
+from chaos.checks import InvariantSpec, check_names
 from chaos.cli.check import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, run_check
 from chaos.core.history import History
 
@@ -56,7 +56,7 @@ def test_a_saved_history_is_judged_by_its_recorded_rules(
         "during 'driver link timeout'; replay with --chaos-seed 7"
     ) in out
     assert "time to recovery: 2.5 s" in out and "request latency: n=1" in out
-    assert "4 ok, 1 failed" in out
+    assert f"{len(check_names()) - 1} ok, 1 failed" in out  # every registered check ran
 
 
 def test_flags_override_the_recorded_rules(saved: Path, capsys: pytest.CaptureFixture[str]) -> None:

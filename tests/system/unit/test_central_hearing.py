@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evcharge.central.handlers import CentralConfig
-from evcharge.central.hearing import TICK_KEY, HeardClock
+from evcharge.central.hearing import GAP, TICK_KEY, HeardClock
 from evcharge.central.service import Central, LoopConfig
-from evcharge.kafka import PendingSend
+from evcharge.kafka import DROPPED, PendingSend
 from evcharge.messages import Heartbeat, encode, make
 
 from .fakes import FAST, FakeBroker, fake_producer, wait_for
@@ -171,3 +171,28 @@ def test_central_ticks_every_assigned_partition_and_keeps_its_ticks_from_the_pro
     assert central.hearing.heard_up_to([0, 1]) is not None
     assert central.processor.rejected == 0 and central.handled == 0
     central.producer.close()
+
+
+def test_heard_since_starts_again_after_a_gap_in_the_ticks():
+    """Stamps are capped at ``now``, so ``now`` sets them here."""
+    hearing = HeardClock(TOPIC, STEP)
+    assert hearing.heard_since([0]) is None
+
+    def tick_at(t: float) -> None:
+        (tick,) = hearing.ticks_due(t, [0])
+        assert hearing.observe(tick_record(tick), now=t)
+        tick.settle()
+
+    for t in (100.0, 101.0, 101.0 + GAP - 0.5):
+        tick_at(t)
+    assert hearing.heard_since([0]) == 100.0  # no gap above GAP: heard all along
+    tick_at(200.0)  # Central (or Kafka) was away
+    assert hearing.heard_since([0]) == 200.0 and hearing.heard_up_to([0]) == 200.0
+
+
+def test_ticks_are_droppable_and_a_dropped_one_holds_back_nothing():
+    hearing = HeardClock(TOPIC, STEP)
+    (first,) = hearing.ticks_due(1000.0, [0])
+    assert first.droppable
+    first.settle(DROPPED)  # the send queue was full
+    assert len(hearing.ticks_due(1001.0, [0])) == 1

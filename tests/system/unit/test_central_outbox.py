@@ -49,20 +49,24 @@ class ManualProducer:
         for item in items:
             self.sent.append(item)
             if self.auto_ack:
-                item.delivered.set()
+                item.settle()
 
     def ack(self, count: int | None = None) -> None:
         for item in self.sent[:count]:
-            item.delivered.set()
+            item.settle()
 
-    def wait_delivered(self, items: Iterable[PendingSend], timeout: float | None = None) -> bool:
+    def fail(self, index: int, reason: str = "MessageSizeTooLargeError: fake") -> None:
+        """The producer gives up ``sent[index]`` for good."""
+        self.sent[index].settle(reason)
+
+    def wait_settled(self, items: Iterable[PendingSend], timeout: float | None = None) -> bool:
         self.waits += 1
         if self.waits == self.ack_on_wait:
             self.ack()
-        return all(item.delivered.is_set() for item in items)
+        return all(item.done for item in items)
 
     def pending(self) -> int:
-        return sum(not item.delivered.is_set() for item in self.sent)
+        return sum(not item.done for item in self.sent)
 
     def close(self, drain_timeout: float = 5.0) -> None:
         pass

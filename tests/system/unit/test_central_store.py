@@ -46,12 +46,20 @@ def test_no_statement_of_a_busy_day_scans_a_growing_table():
     c.authorize("D5", request_id="r5")
     c.now += 60
     c.sweep()  # an expired reservation, silent monitors
+    c.register("CP_004")
+    session = c.start("D6", "CP_004")
+    c.now += 60
+    c.send(Heartbeat(cp_id="CP_004", engine_ok=True))
+    c.sweep_heard(c.now)  # a session silent for a minute: closed by the telemetry timeout
     with c.store.transaction():
         c.store.prune_processed(c.now)
+        c.store.prune_history(c.now)
     c.store.conn.set_trace_callback(None)
 
     found = plans(c.store, statements)
     assert any("FROM processed" in sql for sql in found) and any("active'" in sql for sql in found)
+    assert any("last_telemetry <" in sql for sql in found) and any("DELETE FROM sessions" in sql for sql in found)
+    assert c.store.ticket_count(session) == 1
     scan = re.compile(rf"SCAN ({'|'.join(GROWING)})\b")
     assert {sql: plan for sql, plan in found.items() if any(scan.match(p) for p in plan)} == {}
 
@@ -89,3 +97,23 @@ def test_prune_forgets_the_oldest_ids_first_and_at_most_limit_at_a_time():
         assert store.prune_processed(older_than=7.0, limit=4) == 0
         assert [store.already_processed(f"m{i}") for i in range(10)] == [False] * 7 + [True] * 3
 
+
+def test_a_database_of_an_earlier_central_is_upgraded_in_place(tmp_path):
+    """Sessions written before ``last_telemetry`` existed count as last heard of at their start."""
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    old = sqlite3.connect(db)
+    old.execute(
+        "CREATE TABLE sessions (session_id TEXT PRIMARY KEY, reservation_id TEXT NOT NULL UNIQUE,"
+        " driver_id TEXT NOT NULL, cp_id TEXT NOT NULL, price_eur_kwh REAL NOT NULL, started_at REAL NOT NULL,"
+        " ended_at REAL, kwh REAL NOT NULL DEFAULT 0, status TEXT NOT NULL)"
+    )
+    old.execute("INSERT INTO sessions VALUES ('S1', 'R1', 'D1', 'CP_001', 0.4, 100.0, NULL, 2.0, 'active')")
+    old.commit()
+    old.close()
+    store = Store(db)
+    with store.transaction():
+        assert [s.session_id for s in store.silent_sessions(100.5)] == ["S1"]
+        assert store.silent_sessions(99.5) == []
+    store.close()

@@ -16,10 +16,9 @@ from .fakes import FAST, FakeBroker, fake_producer
 @pytest.fixture
 def api():
     driver = Driver(DriverConfig("D1", cp_list_timeout=0.2), FAST, producer=fake_producer(FakeBroker()))
-    server = serve_in_background(driver, "127.0.0.1", 0)
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    served = serve_in_background(driver, "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{served.port}"
+    served.close()
 
 
 def call(url: str, body: object = None) -> tuple[int, object]:

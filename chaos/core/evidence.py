@@ -1,0 +1,105 @@
+"""What the harness gathers from the running system before judging, beside the sampled states.
+
+- ``services``: whether each of the system's processes is still running (and its exit code if
+  not). A loop that died takes its process down or leaves it deaf; either way the checks must hear
+  of it, and a pid alone says nothing once the harness has killed everything.
+- ``dead_letter``: every record the system's dead-letter topic holds, with the coordinates of the
+  record it rejected, so that each injected record can be accounted for.
+
+Both are recorded in the history, so ``evchaos check`` judges a saved run the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from chaos.core.history import History
+from chaos.core.spec import DeadLetterSpec
+from chaos.infra import records
+from chaos.infra.service import Service
+
+
+def record_services(history: History, services: Mapping[str, Service]) -> None:
+    """One ``services`` event: name -> running, and the exit code of a process that ended."""
+    states: dict[str, dict[str, Any]] = {}
+    for name, service in services.items():
+        running = service.is_running()
+        states[name] = {"running": running, "exit": None if running else service.exit_code()}
+    history.record("services", services=states)
+
+
+def injected(history: History) -> list[dict[str, Any]]:
+    """Every record a message fault injected in this run (the faults' evidence)."""
+    return [entry for e in history.events if e["type"] == "fault_end" for entry in e.get("injected") or ()]
+
+
+def record_dead_letters(
+    history: History, spec: DeadLetterSpec, bootstrap: str, topic_prefix: str, timeout: float = 10.0
+) -> int:
+    """Read the dead-letter topic and record each record as a ``dead_letter`` event; returns how many.
+
+    Dead letters may be sent a moment after the offsets that rejected them were committed (Central
+    sends its replies after its transaction), so this waits, up to ``timeout``, until every injected
+    record that should be dead-lettered is, or the topic stops growing past the deadline.
+    """
+    expected = {
+        (e["topic"], e["partition"], e["offset"]) for e in injected(history) if e.get("expect") == "dead-letter"
+    }
+    deadline = time.monotonic() + timeout
+    while True:
+        letters = [spec.read(doc) for doc in _documents(records.read_all(bootstrap, f"{topic_prefix}{spec.topic}"))]
+        seen = {(d["topic"], d["partition"], d["offset"]) for d in letters}
+        if expected <= seen or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for letter in letters:
+        fields: dict[str, Any] = {key: value for key, value in letter.items() if key != "t"}
+        history.record("dead_letter", **fields)
+    return len(letters)
+
+
+def _documents(found: list[records.Record]) -> list[Mapping[str, Any]]:
+    documents = []
+    for record in found:
+        try:
+            document = json.loads(record.value or b"")
+        except (ValueError, RecursionError):  # not a dead letter of the system's: not ours to read
+            continue
+        if isinstance(document, Mapping):
+            documents.append(document)
+    return documents
+
+
+def record_consumer_lag(
+    history: History, bootstrap: str, topic_prefix: str, topics: list[str], timeout: float = 10.0
+) -> dict[str, dict[str, int]]:
+    """One ``consumers`` event: each of the run's consumer groups with what it had not committed, of
+    what its topics held when the run ended, once every group caught up or ``timeout`` passed.
+
+    Liveness judged by what a consumer does (its committed position reaches its topics' ends), not by
+    its pid: a consumer whose thread died, or that stalls on a record, stays behind for good. The
+    ends are taken once, first: heartbeats keep arriving, so "no lag at this instant" would flake.
+    """
+    full = [f"{topic_prefix}{topic}" for topic in topics]
+    committed, goal = records.positions(bootstrap, topic_prefix, full)
+    deadline = time.monotonic() + timeout
+    while True:
+        behind = {
+            group: {where: goal[where] - offset for where, offset in parts.items() if goal.get(where, 0) > offset}
+            for group, parts in committed.items()
+        }
+        if not any(behind.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+        committed, _ = records.positions(bootstrap, topic_prefix, full)
+    history.record("consumers", groups=dict(sorted(behind.items())))
+    return behind
+
+
+def consumed(bootstrap: str, entries: list[dict[str, Any]], group_prefix: str) -> dict[str, bool]:
+    """Group -> whether it has committed past every injected record on the topics it reads."""
+    wanted = [records.Record(e["topic"], e["partition"], e["offset"], None) for e in entries]
+    return records.committed_past(bootstrap, wanted, group_prefix)

@@ -1,0 +1,180 @@
+"""The harness's own records on the system's topics: write them, read a topic back, see what groups consumed.
+
+Message faults write hostile records into the topics a system consumes, and the checks then ask
+what became of them: did a dead-letter record name each one, did every consumer group move past it.
+All of it goes through the harness's own Kafka role (``harness``), so a fault on another role's links
+never hides the evidence, and never through the system's clients.
+
+kafka-python is imported here only, and only when a message fault or a dead-letter read runs: the
+rest of the harness speaks Kafka's wire protocol itself (``kafka_protocol``) for readiness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+FAST = {
+    "reconnect_backoff_ms": 50,
+    "reconnect_backoff_max_ms": 1000,
+    "retry_backoff_ms": 100,
+    "request_timeout_ms": 5000,
+    "bootstrap_timeout_ms": 5000,
+}
+"""Fail fast: a harness call that cannot reach Kafka should say so in seconds, not in 30."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record as the broker stored it."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    key: bytes | None = None
+    timestamp_ms: int | None = None
+
+
+class RecordsError(RuntimeError):
+    """Writing or reading records failed; the message names the topic and the cause."""
+
+
+@contextlib.contextmanager
+def _client(kind: str, bootstrap: str, **settings: Any) -> Iterator[Any]:
+    import kafka  # lazily: only message faults and dead-letter reads need a Kafka client
+
+    factory = {"producer": kafka.KafkaProducer, "consumer": kafka.KafkaConsumer}[kind]
+    client = factory(bootstrap_servers=bootstrap, **FAST, **settings)
+    try:
+        yield client
+    finally:
+        client.close(timeout=2) if kind == "producer" else client.close()
+
+
+def partitions_of(bootstrap: str, topic: str, timeout: float = 10.0) -> list[int]:
+    """The topic's partitions (waiting for its metadata up to ``timeout``); empty if it has none yet."""
+    with _client("consumer", bootstrap) as consumer:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = consumer.partitions_for_topic(topic)
+            if found or time.monotonic() > deadline:
+                return sorted(found or ())
+            time.sleep(0.1)
+
+
+def write(
+    bootstrap: str, topic: str, values: Iterable[bytes], partitions: Iterable[int] | None = None,
+    max_request_size: int = 2 * 1024 * 1024, timeout: float = 15.0,
+) -> list[Record]:
+    """Write every value to every partition given (all of the topic's by default); wait for each ack.
+
+    Every partition, because a consumer may read only its share: a record meant to reach every
+    consumer of a topic must be in each partition. Returns the records as stored (their offsets).
+    """
+    targets = list(partitions) if partitions is not None else partitions_of(bootstrap, topic)
+    if not targets:
+        raise RecordsError(f"topic {topic!r} has no partitions yet: nothing consumes it, or it was never created")
+    settings = {"acks": "all", "linger_ms": 0, "enable_idempotence": False, "max_request_size": max_request_size}
+    written = []
+    try:
+        with _client("producer", bootstrap, **settings) as producer:
+            futures = [(value, producer.send(topic, value, partition=p)) for value in values for p in targets]
+            for value, future in futures:
+                meta = future.get(timeout=timeout)
+                written.append(Record(topic, meta.partition, meta.offset, value))
+    except Exception as exc:
+        raise RecordsError(f"writing to {topic!r} failed: {type(exc).__name__}: {exc}") from exc
+    return written
+
+
+def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Record]:
+    """Every record of ``topic`` from the beginning to its end offsets now (no consumer group)."""
+    import kafka
+
+    parts = partitions_of(bootstrap, topic, timeout=min(timeout, 3.0))
+    if not parts:
+        return []
+    with _client("consumer", bootstrap, enable_auto_commit=False) as consumer:
+        assigned = [kafka.TopicPartition(topic, p) for p in parts]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        ends = consumer.end_offsets(assigned)
+        records: list[Record] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in assigned):
+            if time.monotonic() > deadline:
+                raise RecordsError(f"reading {topic!r} to its end did not finish within {timeout:g} s")
+            for tp, batch in consumer.poll(timeout_ms=200).items():
+                records.extend(
+                    Record(tp.topic, tp.partition, r.offset, r.value, r.key, r.timestamp) for r in batch
+                    if r.offset < ends[tp]
+                )
+        return records
+
+
+def committed_past(bootstrap: str, records: Iterable[Record], group_prefix: str = "") -> dict[str, bool]:
+    """Group -> whether it has committed past every one of ``records`` on the topics it consumes.
+
+    Only groups whose name starts with ``group_prefix`` and that have committed on the records'
+    topics count: a group that never read the topic is not a consumer of it.
+    """
+    import kafka
+    from kafka.admin import KafkaAdminClient
+
+    wanted = list(records)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+    try:
+        groups = sorted(
+            name for g in admin.list_groups()
+            if (name := str(g.get("group_id") or g.get("group") or "")) and name.startswith(group_prefix)
+        )
+        result: dict[str, bool] = {}
+        for group, offsets in (admin.list_group_offsets(groups) if groups else {}).items():
+            mine = [r for r in wanted if any(tp.topic == r.topic for tp in offsets)]
+            if not mine:
+                continue
+            result[group] = all(
+                (meta := offsets.get(kafka.TopicPartition(r.topic, r.partition))) is not None and meta.offset > r.offset
+                for r in mine
+            )
+        return result
+    finally:
+        admin.close()
+
+
+Offsets = dict[str, int]
+"""``"topic[partition]"`` -> an offset."""
+
+
+def positions(bootstrap: str, group_prefix: str, topics: Iterable[str]) -> tuple[dict[str, Offsets], Offsets]:
+    """(group -> ``"topic[partition]"`` -> committed offset, ``"topic[partition]"`` -> end offset) on
+    ``topics``, for every group whose name starts with ``group_prefix``."""
+    from kafka.admin import KafkaAdminClient
+
+    wanted = set(topics)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+    try:
+        groups = sorted(
+            name for g in admin.list_groups()
+            if (name := str(g.get("group_id") or g.get("group") or "")) and name.startswith(group_prefix)
+        )
+        committed = admin.list_group_offsets(groups) if groups else {}
+    finally:
+        admin.close()
+    mine = {
+        group: {f"{tp.topic}[{tp.partition}]": (tp, meta.offset) for tp, meta in offsets.items() if tp.topic in wanted}
+        for group, offsets in committed.items()
+    }
+    partitions = {tp for parts in mine.values() for tp, _ in parts.values()}
+    if not partitions:
+        return {}, {}
+    with _client("consumer", bootstrap) as consumer:
+        ends = consumer.end_offsets(list(partitions))
+    return (
+        {group: {where: offset for where, (_, offset) in parts.items()} for group, parts in mine.items() if parts},
+        {f"{tp.topic}[{tp.partition}]": end for tp, end in ends.items()},
+    )

@@ -1,0 +1,86 @@
+"""Message faults and the harness's record I/O on a real broker: what is written, where, and who read it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chaos.faults import FaultContext, FaultError, FaultSpecError
+from chaos.faults.base import applied
+from chaos.infra import records
+from chaos.infra.topology import HARNESS_ROLE
+from tests import kafka_clients as clients
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = {"message_id": "m-1", "type": "reading", "timestamp": 1.5, "payload": {"id": "s1", "ok": True, "v": 3}}
+
+
+@pytest.fixture
+def bootstrap(infra) -> str:
+    return infra.endpoints.bootstrap(HARNESS_ROLE)
+
+
+@pytest.fixture
+def topic(bootstrap, topic_prefix) -> str:
+    name = f"{topic_prefix}readings"
+    clients.create_topic(bootstrap, name, partitions=2)
+    return name
+
+
+def test_records_are_written_to_every_partition_and_read_back(bootstrap, topic) -> None:
+    written = records.write(bootstrap, topic, [b"one", b"two"])
+    assert sorted((r.partition, r.value) for r in written) == [(0, b"one"), (0, b"two"), (1, b"one"), (1, b"two")]
+    read = records.read_all(bootstrap, topic)
+    def where(found: list[records.Record]) -> list[tuple[int, int, bytes | None]]:
+        return sorted((r.partition, r.offset, r.value) for r in found)
+
+    assert where(read) == where(written)
+
+
+def test_an_injection_records_where_each_record_went_and_what_is_wrong_with_it(infra, bootstrap, topic, topic_prefix):
+    records.write(bootstrap, topic, [json.dumps(SAMPLE).encode()], partitions=[0])
+    ctx = FaultContext(infra, topic_prefix=topic_prefix)
+    fault = ctx.make_fault("inject-wrong-types", "readings")
+    with applied(fault):
+        pass
+    injected = fault.evidence()["injected"]
+    notes = {entry["note"] for entry in injected}
+    assert "payload.ok: True -> 'true'" in notes and "payload.v: 3 -> '3'" in notes and "timestamp: nan" in notes
+    assert {entry["partition"] for entry in injected} == {0, 1} and all(e["expect"] == "dead-letter" for e in injected)
+    stored = {(r.partition, r.offset): r.value for r in records.read_all(bootstrap, topic)}
+    first = injected[0]
+    document = json.loads(stored[(first["partition"], first["offset"])])
+    assert document["message_id"] == 12345, "the first variant types message_id as a number"
+
+
+def test_a_consumer_group_is_past_the_records_only_once_it_committed_them(bootstrap, topic, topic_prefix) -> None:
+    written = records.write(bootstrap, topic, [b"x"])
+    group = f"{topic_prefix}reader"
+    consumer = clients.consumer(bootstrap, topic, group=group)
+    try:
+        assert records.committed_past(bootstrap, written, topic_prefix) == {}, "a group that never committed"
+        seen = 0
+        for _ in range(50):
+            seen += sum(len(batch) for batch in consumer.poll(timeout_ms=200).values())
+            if seen >= len(written):
+                break
+        consumer.commit()
+        assert records.committed_past(bootstrap, written, topic_prefix) == {group: True}
+        committed, ends = records.positions(bootstrap, topic_prefix, [topic])
+        assert committed[group] == ends == {f"{topic}[0]": 1, f"{topic}[1]": 1}, "caught up: at the ends"
+        later = records.write(bootstrap, topic, [b"y"])
+        assert records.committed_past(bootstrap, later, topic_prefix) == {group: False}
+        committed, ends = records.positions(bootstrap, topic_prefix, [topic])
+        assert committed[group] == {f"{topic}[0]": 1, f"{topic}[1]": 1} and set(ends.values()) == {2}
+    finally:
+        consumer.close()
+
+
+def test_a_kind_that_needs_a_real_record_says_how_to_give_one(infra, topic, topic_prefix) -> None:
+    ctx = FaultContext(infra, topic_prefix=topic_prefix)
+    with pytest.raises(FaultError, match=r"no JSON record on .*readings to start from; .* give params\.sample"):
+        ctx.make_fault("inject-duplicate", "readings").apply()
+    with pytest.raises(FaultSpecError, match="the target must be a topic name"):
+        ctx.make_fault("inject-nested", "not a topic!")
