@@ -82,7 +82,8 @@ def ev_spec(
     }
     services = [
         ServiceSpec(
-            "central", evcharge("central", "--db", "{db}", "--reservation-ttl", str(ttl), "--heartbeat-timeout", "4"),
+            "central", evcharge("central", "--db", "{db}", "--reservation-ttl", str(ttl), "--heartbeat-timeout", "4",
+                                "--cps", ",".join(CPS)),
             role="central", env=env, ready="log line central starting", ready_timeout=30,
         )
     ]

@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         " (keep it well above the CPs' --telemetry-period)",
         type=positive_float,
     )
+    add_env_option(
+        central,
+        "--cps",
+        "EVCHARGE_CPS",
+        "",
+        "the CP ids allowed to register, comma-separated (empty: any CP whose monitor beats)",
+    )
     add_env_option(central, "--max-batch", "EVCHARGE_MAX_BATCH", "2000", "records per transaction", type=int)
 
     cp = command("cp", "Run a charging point engine.")

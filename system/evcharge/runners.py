@@ -32,8 +32,9 @@ def run_central(args: argparse.Namespace) -> int:
     logs.setup("central", args.log_level)
     if args.max_batch < 1:
         raise ConfigError("--max-batch must be at least 1")
+    registered = frozenset(cp.strip() for cp in args.cps.split(",") if cp.strip())
     config = CentralConfig(args.price, args.reservation_ttl, args.heartbeat_timeout,
-                           telemetry_timeout=args.telemetry_timeout)
+                           telemetry_timeout=args.telemetry_timeout, registered_cps=registered or None)
     central = Central(Store(args.db), kafka_settings(args), config, LoopConfig(max_records=args.max_batch))
     _on_signal(central.stopping)
     central.run()

@@ -39,6 +39,10 @@ class CentralConfig:
     source: str = "central"
     telemetry_timeout: float = TELEMETRY_TIMEOUT
     cp_list_limit: int = CP_LIST_LIMIT
+    registered_cps: frozenset[str] | None = None
+    """The CPs allowed to register by heartbeat; ``None``: any CP that beats (an open network). With
+    a list, a heartbeat for any other CP is dead-lettered and registers nothing (a fake CP would
+    otherwise win "any CP" requests)."""
 
 
 @dataclass(frozen=True)

@@ -293,6 +293,9 @@ class Handlers(Effects):
 
     def on_heartbeat(self, msg: Heartbeat, now: float) -> None:
         cp = self.store.cp(msg.cp_id)
+        registered = self.config.registered_cps
+        if cp is None and registered is not None and msg.cp_id not in registered:
+            raise Rejected(f"heartbeat for unregistered CP {msg.cp_id!r}; registered: {', '.join(sorted(registered))}")
         if cp is None:
             state = CpState.AVAILABLE if msg.engine_ok else CpState.FAULT
             self.store.register_cp(msg.cp_id, state, msg.engine_ok, now)

@@ -20,9 +20,12 @@ from evcharge.messages import (
 class CentralHarness:
     """A Central without Kafka: ``send`` a payload, get the replies back."""
 
-    def __init__(self, path: str = ":memory:", ttl: float = 10.0, heartbeat_timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: str = ":memory:", ttl: float = 10.0, heartbeat_timeout: float = 5.0,
+        registered: frozenset[str] | None = None,
+    ) -> None:
         self.store = Store(path)
-        self.processor = Processor(self.store, CentralConfig(0.4, ttl, heartbeat_timeout))
+        self.processor = Processor(self.store, CentralConfig(0.4, ttl, heartbeat_timeout, registered_cps=registered))
         self.now = 1000.0
 
     def send_message(self, message: Message) -> list[Outgoing]:

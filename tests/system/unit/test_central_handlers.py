@@ -93,6 +93,17 @@ def test_forged_charging_started_is_dead_lettered_without_state_change():
     assert types(c.send(ChargingStarted(reservation_id="nope", driver_id="D1", cp_id="CP_001"))) == ["dead_letter"]
 
 
+def test_with_a_registry_an_unknown_cp_cannot_register_by_heartbeat():
+    c = CentralHarness(registered=frozenset({"CP_001"}))
+    (letter,) = c.send(Heartbeat(cp_id="CP_FAKE", engine_ok=True))
+    assert letter.topic == Topics.DEAD_LETTER
+    assert letter.message.body.reason == "heartbeat for unregistered CP 'CP_FAKE'; registered: CP_001"
+    assert [cp.cp_id for cp in c.store.cps()] == []
+    c.register("CP_001")
+    assert c.state("CP_001") == "available"
+    assert CentralHarness().send(Heartbeat(cp_id="CP_ANY", engine_ok=True)) == [], "no list: an open network"
+
+
 def test_garbage_is_dead_lettered():
     c = CentralHarness()
     for raw in (b"not json", b"{}", b'{"message_id":"x"}', b"[1,2]", b"\xff\xfe"):
