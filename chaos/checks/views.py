@@ -214,3 +214,9 @@ def markers(
             if op.f in wanted_ops and op.outcome in wanted_outcomes and op.end_t is not None
         ]
     return sorted(found, key=lambda m: m.t)
+
+
+def missing_evidence(history: History | Iterable[Event], what: str) -> str | None:
+    """Why the harness could not gather ``what`` at the end of the run (an ``evidence_error``), if it could not."""
+    errors = [e["error"] for e in history if e["type"] == "evidence_error" and e.get("what") == what]
+    return errors[-1] if errors else None

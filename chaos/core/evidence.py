@@ -13,13 +13,28 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chaos.core.history import History
 from chaos.core.spec import DeadLetterSpec
 from chaos.infra import records
 from chaos.infra.service import Service
+
+
+def gathering(history: History, what: str, gather: Callable[[], object], attempts: int = 3) -> None:
+    """Run ``gather``, retried a few times (right after a broker fault a coordinator may still be
+    loading); if it still fails, an ``evidence_error`` event says so, and the checks that need that
+    evidence fail on it instead of passing on nothing."""
+    for attempt in range(1, attempts + 1):
+        try:
+            gather()
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                history.record("evidence_error", what=what, error=f"{type(exc).__name__}: {exc}")
+                return
+            time.sleep(0.5 * attempt)
 
 
 def record_services(history: History, services: Mapping[str, Service]) -> None:

@@ -21,7 +21,14 @@ from typing import Any, TypeVar
 from chaos.checks import InvariantSpec, run_checks
 from chaos.checks.base import Verdict
 from chaos.checks.measures import Recovery, recovery
-from chaos.core.evidence import consumed, injected, record_consumer_lag, record_dead_letters, record_services
+from chaos.core.evidence import (
+    consumed,
+    gathering,
+    injected,
+    record_consumer_lag,
+    record_dead_letters,
+    record_services,
+)
 from chaos.core.history import History, Operation
 from chaos.core.sampler import StateSampler
 from chaos.core.spec import SystemSpec
@@ -194,13 +201,15 @@ class Scenario:
         """
         if self._sampler is not None and self._sampler.running:
             self._sampler.stop()
-        self._gather()  # before the kill: whether each service was still alive is evidence
-        services = list(self.system.services.values())
-        for service in services:
-            if service.is_running():
-                service.send_signal(signal.SIGKILL)
-        for service in services:
-            service.kill()
+        try:
+            self._gather()  # before the kill: whether each service was still alive is evidence
+        finally:  # whatever gathering did, no process of this scenario outlives it
+            services = list(self.system.services.values())
+            for service in services:
+                if service.is_running():
+                    service.send_signal(signal.SIGKILL)
+            for service in services:
+                service.kill()
 
     def _gather(self) -> None:
         """Record, once, which services still run and (after message faults) the dead letters."""
@@ -209,9 +218,12 @@ class Scenario:
         self._gathered = True
         record_services(self.history, self.system.services)
         if self.spec.consumes:
-            record_consumer_lag(self.history, self.harness_bootstrap, self.topic_prefix, list(self.spec.consumes))
+            gathering(self.history, "consumers", lambda: record_consumer_lag(
+                self.history, self.harness_bootstrap, self.topic_prefix, list(self.spec.consumes)))
         if self.spec.dead_letters is not None and injected(self.history):
-            record_dead_letters(self.history, self.spec.dead_letters, self.harness_bootstrap, self.topic_prefix)
+            letters = self.spec.dead_letters
+            gathering(self.history, "dead_letter", lambda: record_dead_letters(
+                self.history, letters, self.harness_bootstrap, self.topic_prefix))
 
     @property
     def harness_bootstrap(self) -> str:

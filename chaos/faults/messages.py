@@ -26,6 +26,8 @@ from chaos.infra.topology import HARNESS_ROLE
 DEAD_LETTER = "dead-letter"
 IGNORED = "ignored"
 TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+SAMPLE_MAX_BYTES = 64 * 1024
+"""A sample is a record the system sent: an oversized one (ours) would make every variant fail on size."""
 
 
 class MessageFault(BaseFault):
@@ -76,14 +78,17 @@ class MessageFault(BaseFault):
         given = self.params.get("sample")
         if given:
             return str(given).encode()
-        found = [r for r in records.read_all(self.bootstrap, self.topic) if _is_json_object(r.value)]
+        found = [
+            r for r in records.read_all(self.bootstrap, self.topic)
+            if len(r.value or b"") <= SAMPLE_MAX_BYTES and _is_json_object(r.value)
+        ]
         if not found:
             raise FaultError(
                 f"{self.name}: no JSON record on {self.topic} to start from; let the system send one "
                 "first, or give params.sample"
             )
-        earliest = min(found, key=lambda r: (r.timestamp_ms or 0, r.offset))
-        chosen = earliest if self.sample_from == "earliest" else found[-1]
+        by_time = sorted(found, key=lambda r: (r.timestamp_ms or 0, r.offset))  # across partitions
+        chosen = by_time[0] if self.sample_from == "earliest" else by_time[-1]
         return chosen.value or b""
 
     def evidence(self) -> dict[str, Any]:

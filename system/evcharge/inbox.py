@@ -100,12 +100,13 @@ class Inbox:
     def _run(self) -> None:
         if self.loop.restarts:  # after a crash mid-batch: resume from the last commit, not past it
             self.consumer.close()
+        uncommitted = False
         while not self.stopping.is_set():
             records = self.consumer.poll(0.2)
             for record in records:
                 self.dispatch(record.value, record.topic, record.partition, record.offset, record.key)
-            if records:
-                self.consumer.commit()
+            if records or uncommitted:  # a commit that failed (a fault) is retried, idle or not
+                uncommitted = self.consumer.commit() is False
 
     def dispatch(
         self,

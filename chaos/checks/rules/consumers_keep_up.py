@@ -11,6 +11,7 @@ from __future__ import annotations
 from chaos.checks.base import Judge, Verdict
 from chaos.checks.params import InvariantSpec
 from chaos.checks.registry import register
+from chaos.checks.views import missing_evidence
 from chaos.core.history import History
 
 
@@ -20,6 +21,9 @@ class ConsumersKeepUp:
 
     def check(self, history: History, params: InvariantSpec) -> list[Verdict]:
         judge = Judge(self.name, history, params)
+        missing = missing_evidence(history, "consumers")
+        if missing is not None:
+            return [judge.failed(f"the consumer positions could not be read ({missing})", None, history.end, when="at")]
         snapshots = [e for e in history.events if e["type"] == "consumers"]
         if not snapshots:
             return [judge.passed("no consumer positions were recorded")]

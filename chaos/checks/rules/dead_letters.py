@@ -11,7 +11,7 @@ from __future__ import annotations
 from chaos.checks.base import Judge, Verdict
 from chaos.checks.params import InvariantSpec
 from chaos.checks.registry import register
-from chaos.checks.views import fault_windows
+from chaos.checks.views import fault_windows, missing_evidence
 from chaos.core.history import History
 
 
@@ -42,4 +42,7 @@ class RejectedRecordsDeadLettered:
                 ))
         if not expected:
             return [judge.passed("no record had to be rejected")]
+        missing = missing_evidence(history, "dead_letter")
+        if missing is not None:
+            return [judge.failed(f"the dead-letter topic could not be read ({missing})", None, history.end, when="at")]
         return judge.verdicts(failures, f"all {expected} injected records that had to be rejected were dead-lettered")

@@ -36,13 +36,21 @@ class ApiError(Exception):
         self.status = status
 
 
+MAX_DURATION_S = 86400
+"""The longest charge a request may ask for (what ``AuthorizationRequest`` accepts)."""
+
+
 def parse_charge(body: dict[str, Any]) -> tuple[str | None, float | None]:
     """Validate a POST /charge body; ApiError(400) with the reason if it is wrong."""
     cp_id, duration = body.get("cp_id"), body.get("duration_s")
     if cp_id is not None and (not isinstance(cp_id, str) or not CP_ID.match(cp_id)):
         raise ApiError(HTTPStatus.BAD_REQUEST, f"cp_id must be null or a CP id like 'CP_001', not {cp_id!r}")
-    if duration is not None and (not isinstance(duration, int | float) or isinstance(duration, bool) or duration <= 0):
-        raise ApiError(HTTPStatus.BAD_REQUEST, f"duration_s must be a positive number, not {duration!r}")
+    if duration is not None and (
+        not isinstance(duration, int | float) or isinstance(duration, bool) or not 0 < duration <= MAX_DURATION_S
+    ):
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, f"duration_s must be a number of seconds in (0, {MAX_DURATION_S}], not {duration!r}"
+        )
     unknown = set(body) - {"cp_id", "duration_s"}
     if unknown:
         raise ApiError(HTTPStatus.BAD_REQUEST, f"unknown fields: {sorted(unknown)}")

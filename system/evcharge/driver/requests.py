@@ -13,6 +13,7 @@ late ticket is kept in ``ticket``) but never changes the state a client may alre
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -53,4 +54,6 @@ class ChargeRequest:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["final"] = self.final
+        if not math.isfinite(data["deadline"]):  # no deadline (the seed's): JSON has no Infinity
+            data["deadline"] = None
         return data

@@ -14,7 +14,9 @@ ever be reserved — the harness needs to see the reserved-forever symptom.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from typing import Any
 
 from kafka import KafkaProducer
@@ -32,7 +34,8 @@ class SeedDriver(Driver):
     variant = "seed"
 
     def __init__(self, config: DriverConfig, kafka: KafkaSettings, **kwargs: Any) -> None:
-        super().__init__(config, kafka, **kwargs)
+        # the seed had no start deadline either: its request never gave up its reservation
+        super().__init__(dataclasses.replace(config, start_deadline=math.inf), kafka, **kwargs)
         self.seed_producer: Any = None
         try:  # once, at start, never again: the bug
             self.seed_producer = KafkaProducer(**producer_config(kafka, f"{self.source}-seed"))

@@ -84,3 +84,14 @@ def test_a_consumer_group_left_behind_is_deaf_whatever_its_pid_says(craft: Craft
     assert verdict.message.startswith(
         "consumer group t.cp-CP_001 never read 4 record(s) of t.cp-commands[0] (3), t.cp-commands[1] (1)"
     )
+
+
+def test_evidence_that_could_not_be_gathered_fails_the_checks_that_need_it(craft: Craft) -> None:
+    """A broker that would not answer at the end must not turn into "nothing to judge, ok"."""
+    unreadable = (9.5, "evidence_error", {"what": "consumers", "error": "KafkaTimeoutError: no coordinator"})
+    [verdict] = get_check("consumers-keep-up").check(craft([unreadable]), RULES)
+    assert not verdict.ok and "could not be read (KafkaTimeoutError: no coordinator)" in verdict.message
+    lost = (9.5, "evidence_error", {"what": "dead_letter", "error": "boom"})
+    history = craft([*injection("w1", 1, 2, record(5)), lost])
+    [verdict] = get_check("rejected-records-dead-lettered").check(history, RULES)
+    assert not verdict.ok and "dead-letter topic could not be read (boom)" in verdict.message
