@@ -11,7 +11,6 @@ Both are recorded in the history, so ``evchaos check`` judges a saved run the sa
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -65,7 +64,8 @@ def record_dead_letters(
     }
     deadline = time.monotonic() + timeout
     while True:
-        letters = [spec.read(doc) for doc in _documents(records.read_all(bootstrap, f"{topic_prefix}{spec.topic}"))]
+        found = records.read_all(bootstrap, f"{topic_prefix}{spec.topic}")
+        letters = [spec.read(doc) for r in found if (doc := records.json_object(r.value)) is not None]
         seen = {(d["topic"], d["partition"], d["offset"]) for d in letters}
         if expected <= seen or time.monotonic() > deadline:
             break
@@ -74,18 +74,6 @@ def record_dead_letters(
         fields: dict[str, Any] = {key: value for key, value in letter.items() if key != "t"}
         history.record("dead_letter", **fields)
     return len(letters)
-
-
-def _documents(found: list[records.Record]) -> list[Mapping[str, Any]]:
-    documents = []
-    for record in found:
-        try:
-            document = json.loads(record.value or b"")
-        except (ValueError, RecursionError):  # not a dead letter of the system's: not ours to read
-            continue
-        if isinstance(document, Mapping):
-            documents.append(document)
-    return documents
 
 
 def record_consumer_lag(

@@ -15,7 +15,6 @@ it. The heal is empty: a record once written cannot be taken back, which is exac
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, ClassVar
 
@@ -80,7 +79,7 @@ class MessageFault(BaseFault):
             return str(given).encode()
         found = [
             r for r in records.read_all(self.bootstrap, self.topic)
-            if len(r.value or b"") <= SAMPLE_MAX_BYTES and _is_json_object(r.value)
+            if len(r.value or b"") <= SAMPLE_MAX_BYTES and records.json_object(r.value) is not None
         ]
         if not found:
             raise FaultError(
@@ -97,15 +96,6 @@ class MessageFault(BaseFault):
              "bytes": len(r.value or b""), "note": note}
             for r, note in zip(self.injected, self.notes, strict=True)
         ]}
-
-
-def _is_json_object(value: bytes | None) -> bool:
-    """Whether a record of the topic is a JSON object to start from: never raises, because the topic
-    may hold the very records this module injects (nested past the parser's recursion limit)."""
-    try:
-        return isinstance(json.loads(value or b""), dict)
-    except (ValueError, RecursionError):
-        return False
 
 
 def leaves(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:

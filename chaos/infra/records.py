@@ -12,6 +12,7 @@ rest of the harness speaks Kafka's wire protocol itself (``kafka_protocol``) for
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,6 +54,16 @@ def _client(kind: str, bootstrap: str, **settings: Any) -> Iterator[Any]:
         yield client
     finally:
         client.close(timeout=2) if kind == "producer" else client.close()
+
+
+def json_object(value: bytes | None) -> dict[str, Any] | None:
+    """A record's value as a JSON object, or None; never raises, since a topic may hold anything,
+    the harness's own injected records included (nested past the parser's recursion limit)."""
+    try:
+        document = json.loads(value or b"")
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def partitions_of(bootstrap: str, topic: str, timeout: float = 10.0) -> list[int]:
@@ -116,6 +127,22 @@ def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Record]:
         return records
 
 
+def group_offsets(bootstrap: str, group_prefix: str) -> dict[str, dict[Any, Any]]:
+    """Group -> ``TopicPartition`` -> committed ``OffsetAndMetadata``, for every consumer group whose
+    name starts with ``group_prefix`` (a run's groups carry its topic prefix)."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+    try:
+        groups = sorted(
+            name for g in admin.list_groups()
+            if (name := str(g.get("group_id") or g.get("group") or "")) and name.startswith(group_prefix)
+        )
+        return dict(admin.list_group_offsets(groups)) if groups else {}
+    finally:
+        admin.close()
+
+
 def committed_past(bootstrap: str, records: Iterable[Record], group_prefix: str = "") -> dict[str, bool]:
     """Group -> whether it has committed past every one of ``records`` on the topics it consumes.
 
@@ -123,27 +150,18 @@ def committed_past(bootstrap: str, records: Iterable[Record], group_prefix: str 
     topics count: a group that never read the topic is not a consumer of it.
     """
     import kafka
-    from kafka.admin import KafkaAdminClient
 
     wanted = list(records)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
-    try:
-        groups = sorted(
-            name for g in admin.list_groups()
-            if (name := str(g.get("group_id") or g.get("group") or "")) and name.startswith(group_prefix)
+    result: dict[str, bool] = {}
+    for group, offsets in group_offsets(bootstrap, group_prefix).items():
+        mine = [r for r in wanted if any(tp.topic == r.topic for tp in offsets)]
+        if not mine:
+            continue
+        result[group] = all(
+            (meta := offsets.get(kafka.TopicPartition(r.topic, r.partition))) is not None and meta.offset > r.offset
+            for r in mine
         )
-        result: dict[str, bool] = {}
-        for group, offsets in (admin.list_group_offsets(groups) if groups else {}).items():
-            mine = [r for r in wanted if any(tp.topic == r.topic for tp in offsets)]
-            if not mine:
-                continue
-            result[group] = all(
-                (meta := offsets.get(kafka.TopicPartition(r.topic, r.partition))) is not None and meta.offset > r.offset
-                for r in mine
-            )
-        return result
-    finally:
-        admin.close()
+    return result
 
 
 Offsets = dict[str, int]
@@ -153,18 +171,8 @@ Offsets = dict[str, int]
 def positions(bootstrap: str, group_prefix: str, topics: Iterable[str]) -> tuple[dict[str, Offsets], Offsets]:
     """(group -> ``"topic[partition]"`` -> committed offset, ``"topic[partition]"`` -> end offset) on
     ``topics``, for every group whose name starts with ``group_prefix``."""
-    from kafka.admin import KafkaAdminClient
-
     wanted = set(topics)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
-    try:
-        groups = sorted(
-            name for g in admin.list_groups()
-            if (name := str(g.get("group_id") or g.get("group") or "")) and name.startswith(group_prefix)
-        )
-        committed = admin.list_group_offsets(groups) if groups else {}
-    finally:
-        admin.close()
+    committed = group_offsets(bootstrap, group_prefix)
     mine = {
         group: {f"{tp.topic}[{tp.partition}]": (tp, meta.offset) for tp, meta in offsets.items() if tp.topic in wanted}
         for group, offsets in committed.items()
