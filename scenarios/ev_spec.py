@@ -8,12 +8,13 @@ from __future__ import annotations
 import sys
 
 from chaos.checks import InvariantSpec
-from chaos.core.spec import DeadLetterSpec, ProbeSpec, ServiceSpec, SystemSpec
+from chaos.core.spec import DeadLetterSpec, FactSpec, ProbeSpec, ServiceSpec, SystemSpec
 from chaos.infra.topology import free_ports
 from evcharge.messages import Topics
 
 CPS = ("CP_001", "CP_002")
 DRIVERS = ("D1", "D2")
+"""The default network's CPs and drivers (``ev_spec`` names more the same way)."""
 TTL = 5.0
 """Central's reservation time-to-live in the suites: short, so a stuck reservation shows quickly."""
 CHARGING_SLACK = 12.0
@@ -21,6 +22,9 @@ CHARGING_SLACK = 12.0
 
 EV_RULES = InvariantSpec(
     transient_limits={"reserved": TTL + 3.0},  # TTL + the sweeper's period + sampling slack
+    # A charge ends when its completion reaches Central: not while the brokers are away (a killed
+    # broker's restart alone takes 5-8 s here). A reservation ends by Central's own TTL: always judged.
+    transient_paused_by={"charging": ["broker:"]},
     request_deadline=30.0,
     request_ops=frozenset({"charge"}),
     recovery_within=20.0,
@@ -33,7 +37,53 @@ EV_RULES = InvariantSpec(
     session_end_event="session_end",
     ticket_event="ticket",
     session_field="session",
+    quantity_sources=frozenset({"metered"}),
+    quantity_sinks=frozenset({"db_ticket", "ticket_sent", "ticket"}),
+    quantity_field="quantity",
+    amount_field="amount",
+    rate_field="rate",
+    reflections={
+        "request_sent": {"key": "request", "by": ["request_answered"]},
+        "start_sent": {"key": "reservation", "by": ["acquired", "start_denied"]},
+        "completion_sent": {"key": "session", "by": ["db_ticket"]},
+        "supply_ordered": {"key": "session", "by": ["metered"]},
+    },
+    reflection_within=30.0,
+    effect_events=frozenset({"db_ticket", "ticket_sent"}),
+    effect_id_field="ticket",
+    told_ops=frozenset({"charge"}),
 )
+"""The rules the EV network is held to. Conservation's tolerance is one telemetry tick of energy,
+set by ``ev_spec`` from the engines' power and telemetry period."""
+
+POWER_KW = 22.0
+"""The engines' power (``EngineConfig.power_kw``): a tick's energy is power x period."""
+
+
+def _fact(topic: str, type_: str, event: str, **fields: str) -> FactSpec:
+    return FactSpec(topic, event, where={"type": type_}, id="message_id",
+                    fields={name: f"payload.{path}" for name, path in fields.items()})
+
+
+FACTS = (
+    _fact(Topics.DRIVER_REQUESTS, "authorization_request", "request_sent",
+          request="request_id", holder="driver_id", resource="cp_id"),
+    _fact(Topics.DRIVER_EVENTS, "authorization_response", "request_answered",
+          request="request_id", holder="driver_id", resource="cp_id"),
+    _fact(Topics.DRIVER_REQUESTS, "charging_started", "start_sent",
+          reservation="reservation_id", holder="driver_id", resource="cp_id"),
+    _fact(Topics.DRIVER_EVENTS, "session_denied", "start_denied", reservation="reservation_id", holder="driver_id"),
+    _fact(Topics.CP_COMMANDS, "start_supply", "supply_ordered", session="session_id", resource="cp_id"),
+    _fact(Topics.CP_EVENTS, "telemetry", "metered", session="session_id", resource="cp_id", quantity="kwh"),
+    _fact(Topics.CP_EVENTS, "charging_completed", "metered", session="session_id", resource="cp_id",
+          quantity="kwh"),
+    _fact(Topics.CP_EVENTS, "charging_completed", "completion_sent", session="session_id", resource="cp_id"),
+    _fact(Topics.DRIVER_EVENTS, "ticket", "ticket_sent", ticket="ticket_id", session="session_id",
+          resource="cp_id", holder="driver_id", quantity="kwh", amount="price_eur"),
+)
+"""What the network's topics say happened, read back at the end of every run (``chaos.core.facts``):
+each request and its answer, each start and its session, each supply order and its metering, each
+completion and its ticket."""
 
 
 STATE_COLORS = {
@@ -66,34 +116,42 @@ def ev_spec(
     charge_duration: float = 0.5,
     driver_deadline: float = 25.0,
     rules: InvariantSpec = EV_RULES,
+    cps: int = len(CPS),
+    drivers: int = len(DRIVERS),
 ) -> SystemSpec:
-    """The EV network as a system under test: Central, two CPs (engine + monitor), two drivers.
+    """The EV network as a system under test: Central, ``cps`` CPs (engine + monitor), ``drivers`` drivers.
 
-    Ports are chosen now, so two specs never collide. ``variant="seed"`` runs the original buggy
-    driver (its producer is created once at start), which the harness must catch.
+    Two and two by default (``CP_001``, ``D1``...); the contention suites ask for more. Ports are
+    chosen now, so two specs never collide. ``variant="seed"`` runs the original buggy driver (its
+    producer is created once at start), which the harness must catch.
     """
-    ports = iter(free_ports(len(CPS) + len(DRIVERS)))
+    cp_ids = cp_names(cps)
+    driver_ids = driver_names(drivers)
+    ports = iter(free_ports(len(cp_ids) + len(driver_ids)))
+    period = min(0.5, charge_duration / 2)
     env = {
         "EVCHARGE_BOOTSTRAP": "{bootstrap}",
         "EVCHARGE_TOPIC_PREFIX": "{topic_prefix}",
         "EVCHARGE_BACKOFF_MAX": "1",
         "EVCHARGE_BOOTSTRAP_TIMEOUT": "3",
         "PYTHONUNBUFFERED": "1",
+        "EVCHARGE_FAILPOINTS": "{failpoints}",
     }
     services = [
         ServiceSpec(
             "central", evcharge("central", "--db", "{db}", "--reservation-ttl", str(ttl), "--heartbeat-timeout", "4",
-                                "--cps", ",".join(CPS)),
+                                "--cps", ",".join(cp_ids)),
             role="central", env=env, ready="log line central starting", ready_timeout=30,
         )
     ]
-    for cp in CPS:
+    for cp in cp_ids:
         port = next(ports)
         services += [
             ServiceSpec(
                 f"cp-{cp}",
                 evcharge("cp", "--id", cp, "--health-port", str(port), "--charge-duration", str(charge_duration),
-                         "--telemetry-period", str(min(0.5, charge_duration / 2))),
+                         "--telemetry-period", str(period),
+                         "--state", "{workdir}/" + f"cp-{cp}.state"),
                 role="cp", env=env, ready=f"tcp {port}", ready_timeout=30,
             ),
             ServiceSpec(
@@ -101,7 +159,7 @@ def ev_spec(
                 role="monitor", env=env, ready="log line monitor watching engine", ready_timeout=30,
             ),
         ]
-    for driver in DRIVERS:
+    for driver in driver_ids:
         port = next(ports)
         services.append(
             ServiceSpec(
@@ -118,8 +176,23 @@ def ev_spec(
         name="ev-charging" if variant == "fixed" else f"ev-charging ({variant} driver)",
         services=services,
         probe=ProbeSpec(query="SELECT cp_id, state FROM cps"),
-        invariants=rules.with_overrides(transient_limits={**charging_limit, **rules.transient_limits}),
+        invariants=rules.with_overrides(
+            transient_limits={**charging_limit, **rules.transient_limits},
+            quantity_tolerance=rules.quantity_tolerance if rules.quantity_tolerance is not None
+            else round(POWER_KW * period / 3600 + 1e-6, 7),
+        ),
         state_colors=STATE_COLORS,
         consumes=CONSUMED_TOPICS,
         dead_letters=DEAD_LETTERS,
+        facts=FACTS,
     )
+
+
+def cp_names(count: int) -> tuple[str, ...]:
+    """``CP_001`` ... : the CPs of a network of ``count``."""
+    return tuple(f"CP_{n:03d}" for n in range(1, count + 1))
+
+
+def driver_names(count: int) -> tuple[str, ...]:
+    """``D1`` ... : the drivers of a network of ``count``."""
+    return tuple(f"D{n}" for n in range(1, count + 1))

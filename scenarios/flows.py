@@ -6,6 +6,8 @@ then check that a fresh request is served and every invariant held (``EvScenario
 
 from __future__ import annotations
 
+import time
+
 from scenarios.ev import Charge, EvScenario
 
 ROLE_SERVICES = {
@@ -108,6 +110,33 @@ def cut_at_step(run: EvScenario, role: str, step: str, hold: float = HOLD) -> Ch
     else:
         raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
     with run.fault("link-down", role):
+        started = run.history.clock.now()
+        run.wait_for("the cut held", lambda: run.history.clock.now() - started > hold, hold + 5)
+    return charge
+
+
+def cut_when_due(run: EvScenario, role: str, hold: float = HOLD) -> Charge:
+    """Stall only what ``role`` sends (a one-way cut), exactly when a charge's completion is due.
+
+    The charge is one under way with its end still ahead: the driver's own record says when it began
+    charging, and its length is known, so its completion is due at their sum (the engine began a
+    moment earlier still). The cut is put in place 50 ms before that, held ``hold`` s, then healed.
+    """
+
+    def due() -> tuple[Charge, float] | None:
+        for charge in list(run.charges):
+            began = next((t for t, state in charge.snapshot.get("history") or [] if state == "charging"), None)
+            if began is None or not charge.duration_s or charge.done.is_set():
+                continue
+            if began + charge.duration_s - time.time() > 0.2:
+                return charge, began + charge.duration_s
+        return None
+
+    charge, end = run.wait_for("a charge under way with its completion still ahead", due, 30)
+    cp = charge.snapshot.get("cp_id")
+    run.history.note(f"{role} sends stalled at the completion of {charge.request_id}", resource=cp)
+    run.wait_for("its completion due", lambda: time.time() >= end - 0.05, (charge.duration_s or 0) + 5)
+    with run.fault("timeout", role, {"timeout": 0, "stream": "upstream"}):
         started = run.history.clock.now()
         run.wait_for("the cut held", lambda: run.history.clock.now() - started > hold, hold + 5)
     return charge

@@ -1,20 +1,20 @@
-"""Seeded random fault schedules while drivers keep charging.
+"""Seeded random fault schedules under contention: 20 drivers on 3 CPs, charging, stopping, cancelling.
 
 Each seed gives one schedule (kinds, targets, durations, gaps), always ending with a heal and a
-quiet period. ``--chaos-seeds N`` runs seeds 0..N-1 (5 by default); a failure prints its seed and
-schedule, and ``--chaos-seed S`` replays exactly that schedule. The scenario is one test map: the
-seed is given once, and the nemesis is generated from it.
+quiet period; the contention workload (``scenarios.ev.contention``) plays beside it, drawn from the
+same seed, so many requests for the same CP and for any CP meet in Central's batches while links
+drop, processes die and brokers stall. ``--chaos-seeds N`` runs seeds 0..N-1 (5 by default); a
+failure prints its seed and schedule, and ``--chaos-seed S`` replays exactly that schedule. The
+scenario is one test map: the seed is given once; the nemesis and the workload are drawn from it.
 """
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 
 from chaos.core.testmap import TestMap
 from chaos.nemesis import MenuItem, Schedule, generate
-from scenarios.ev import EvScenario
+from scenarios.ev.contention import CPS, DRIVERS, contention_loop
 from scenarios.flows import serve_and_check
 
 pytestmark = pytest.mark.chaos
@@ -26,18 +26,9 @@ MENU = [
     MenuItem("reset_peer", ROLES, {"timeout": (200, 1000)}),
     MenuItem("kill", ("central", "cp-CP_001", "monitor-CP_002"), weight=0.5),
     MenuItem("pause", ("broker:1", "central"), weight=0.5),
+    MenuItem("kill-at", ("central",), {"point": ["central.db-committed", "central.offsets-committed"]}, weight=0.5),
+    MenuItem("rewind", ("central", "cp-CP_001", "driver-D1"), {"records": (5, 40)}, weight=0.5),
 ]
-
-
-def keep_charging(run: EvScenario, stop: threading.Event) -> None:
-    """The workload: drivers take turns asking for any CP, each waiting for its previous charge to end."""
-    turn = 0
-    while not stop.is_set():
-        driver = ("D1", "D2")[turn % 2]
-        turn += 1
-        charge = run.charge(driver)
-        while not charge.done.is_set() and not stop.wait(0.2):
-            pass
 
 
 def random_faults(seed: int | None) -> Schedule:
@@ -48,8 +39,8 @@ def random_faults(seed: int | None) -> Schedule:
 
 @pytest.mark.chaos_long(20)
 def test_random_schedule(ev, chaos_seed):
-    run = ev(TestMap(f"random schedule seed {chaos_seed}", seed=chaos_seed, workload=keep_charging,
-                     nemesis=random_faults))
+    run = ev(TestMap(f"random schedule seed {chaos_seed}", seed=chaos_seed, workload=contention_loop(),
+                     nemesis=random_faults), cps=CPS, drivers=DRIVERS)
     run.start()
     run.wait_cps()
     run.run()

@@ -22,6 +22,9 @@ class InvariantSpec:
     """The rules and their limits; ``None`` for a limit switches that check's failure off.
 
     - ``transient_limits``: state -> seconds a resource may stay in it (e.g. ``{"reserved": 15}``).
+    - ``transient_paused_by``: state -> fault targets (prefixes, e.g. ``["broker:"]``) whose windows
+      stop that state's clock: a state only a message can end cannot end while the message path
+      itself is down. A state its own system ends by a timer (a reservation's TTL) lists none.
     - ``request_deadline``: seconds within which every request must end ok or with a clear fail.
     - ``request_ops``: operation names (``f``) that are requests; empty means every operation.
     - ``recovery_within``: after the last heal, a fresh request must succeed within this many seconds.
@@ -32,10 +35,24 @@ class InvariantSpec:
       session; events of type ``ticket_event`` or ok operations in ``ticket_ops`` are its tickets;
       both carry ``session_field``.
 
+    - Conservation: per session, the largest ``quantity_field`` of the ``quantity_sources`` events
+      (what the source metered) must equal each ``quantity_sinks`` event's (what was billed) within
+      ``quantity_tolerance`` (None: off); where a sink carries ``rate_field``, its ``amount_field``
+      must be quantity x rate rounded half-up to ``amount_places`` decimals.
+    - No lost acknowledged message: ``reflections`` maps an event (a fact the system sent and Kafka
+      acknowledged) to ``{"key": field, "by": [events]}``, the events that show it took effect (or was
+      answered); each must have one with the same key within ``reflection_within`` seconds.
+    - Exactly once: every finished session has exactly one distinct ``effect_id_field`` among each
+      of the ``effect_events`` (a ticket in the database, a ticket sent), and clients saw at most one.
+    - Allocation, the clients' side: an ok operation in ``told_ops`` tells its client it holds
+      ``resource`` under ``session_field``; the system must have granted exactly that, to it alone.
+    - Agreement: the last ``view_event`` lists each party's view of who holds what; they must agree.
+
     The seed is not a rule: it lives in the history's meta line (the scenario's test map gives it).
     """
 
     transient_limits: Mapping[str, float] = field(default_factory=dict)
+    transient_paused_by: Mapping[str, Any] = field(default_factory=dict)
     request_deadline: float | None = 30.0
     request_ops: frozenset[str] = frozenset()
     recovery_within: float | None = 60.0
@@ -50,6 +67,19 @@ class InvariantSpec:
     ticket_event: str = "ticket"
     ticket_ops: frozenset[str] = frozenset()
     session_field: str = "session"
+    quantity_sources: frozenset[str] = frozenset()
+    quantity_sinks: frozenset[str] = frozenset()
+    quantity_field: str = "quantity"
+    quantity_tolerance: float | None = None
+    amount_field: str = "amount"
+    rate_field: str = "rate"
+    amount_places: int = 2
+    reflections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    reflection_within: float | None = 30.0
+    effect_events: frozenset[str] = frozenset()
+    effect_id_field: str = "ticket"
+    view_event: str = "views"
+    told_ops: frozenset[str] = frozenset()
 
     def is_request(self, f: str) -> bool:
         return not self.request_ops or f in self.request_ops
@@ -67,6 +97,8 @@ class InvariantSpec:
         """JSON-ready (sets become sorted lists), for the history's ``meta`` line."""
         raw = asdict(self)
         raw["transient_limits"] = dict(self.transient_limits)
+        raw["reflections"] = {event: dict(rule) for event, rule in self.reflections.items()}
+        raw["transient_paused_by"] = {state: list(targets) for state, targets in self.transient_paused_by.items()}
         return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in raw.items()}
 
     @classmethod

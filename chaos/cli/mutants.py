@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="reports/mutants.json", help="the matrix as JSON (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one suite run may take")
     parser.add_argument("--no-baseline", action="store_true", help="skip the run on the unchanged project")
+    parser.add_argument("--full", action="store_true",
+                        help="run the whole suite on every mutant (default: stop once its own rule broke)")
     parser.add_argument("suite", nargs="*", help="pytest arguments after --, default: " + " ".join(DEFAULT_SUITE))
     return parser
 
@@ -60,7 +62,7 @@ def run_mutants(argv: list[str]) -> int:
             return 2
     for index, mutant in enumerate(mutants, 1):
         say(f"[{index}/{len(mutants)}] {mutant.name}: {mutant.title} (must be caught by {mutant.rule})")
-        outcomes.append(run_suite(root, suite, mutant, args.timeout, say))
+        outcomes.append(run_suite(root, suite, mutant, args.timeout, say, full=args.full))
     print(matrix.table(outcomes))
     print(f"matrix: {matrix.write(outcomes, Path(args.out)).resolve()}")
     return 0 if all(o.by_its_rule for o in outcomes if o.mutant is not None) else 1

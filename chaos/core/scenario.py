@@ -29,6 +29,7 @@ from chaos.core.evidence import (
     record_dead_letters,
     record_services,
 )
+from chaos.core.facts import record_facts
 from chaos.core.history import History, Operation
 from chaos.core.sampler import StateSampler
 from chaos.core.spec import SystemSpec
@@ -139,17 +140,27 @@ class Scenario:
         return ran
 
     def run(self, stop_timeout: float = 60.0) -> Schedule | None:
-        """Run the map: its workload in a thread beside its nemesis, until the schedule has run to its
-        end (every fault healed, the quiet period over); then the workload is told to stop and joined.
+        """Run the map: its workload (``playing``) beside its nemesis, until the schedule has run to
+        its end (every fault healed, the quiet period over); then the workload is stopped and joined.
 
         Without a nemesis the workload is not run here: nothing would say when to stop it.
         """
         schedule = self.test.schedule()
         if schedule is None:
             return None
+        with self.playing(stop_timeout):
+            return self.run_schedule(schedule)
+
+    @contextmanager
+    def playing(self, stop_timeout: float = 60.0) -> Iterator[None]:
+        """The map's workload plays in a thread for the duration of the block, then is told to stop
+        and joined: for a suite whose faults follow the system's own events rather than a timeline."""
         stop = threading.Event()
         crashed: list[BaseException] = []
         workload = self.test.workload
+        seeded = getattr(workload, "seeded", None)
+        if callable(seeded):  # a workload that draws at random takes the map's one seed
+            workload = seeded(self.seed)
 
         def play() -> None:
             try:
@@ -162,15 +173,14 @@ class Scenario:
         clients = threading.Thread(target=play, name="workload", daemon=True)
         clients.start()
         try:
-            ran = self.run_schedule(schedule)
+            yield
         finally:
             stop.set()
             clients.join(timeout=stop_timeout)
         if crashed:
             raise RuntimeError(f"{self.name}: the workload crashed: {crashed[0]!r}") from crashed[0]
         if clients.is_alive():
-            raise TimeoutError(f"{self.name}: the workload did not stop within {stop_timeout:g} s of the schedule end")
-        return ran
+            raise TimeoutError(f"{self.name}: the workload did not stop within {stop_timeout:g} s")
 
     # -- waiting ---------------------------------------------------------------------------------
     def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, every: float = 0.05) -> T:
@@ -212,7 +222,8 @@ class Scenario:
                 service.kill()
 
     def _gather(self) -> None:
-        """Record, once, which services still run and (after message faults) the dead letters."""
+        """Record, once, which services still run, the consumers' positions, the facts on the system's
+        topics and (after message faults) the dead letters."""
         if self._gathered or not self.system.services:
             return
         self._gathered = True
@@ -220,6 +231,10 @@ class Scenario:
         if self.spec.consumes:
             gathering(self.history, "consumers", lambda: record_consumer_lag(
                 self.history, self.harness_bootstrap, self.topic_prefix, list(self.spec.consumes)))
+        if self.spec.facts:
+            mine = [(e["topic"], e["partition"], e["offset"]) for e in injected(self.history)]
+            gathering(self.history, "facts", lambda: record_facts(
+                self.history, self.spec.facts, self.harness_bootstrap, self.topic_prefix, mine))
         if self.spec.dead_letters is not None and injected(self.history):
             letters = self.spec.dead_letters
             gathering(self.history, "dead_letter", lambda: record_dead_letters(

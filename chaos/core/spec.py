@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos.checks.params import InvariantSpec
+from chaos.core.facts import FactSpec, dig
 from chaos.core.probes import ProbeSpec, SqliteStateProbe
 from chaos.core.readiness import Readiness, ReadyCheck, http_ready, log_ready, tcp_ready
 from chaos.core.templates import PLACEHOLDERS, SpecError, format_placeholders
@@ -25,6 +26,7 @@ from chaos.core.templates import PLACEHOLDERS, SpecError, format_placeholders
 __all__ = [
     "PLACEHOLDERS",
     "DeadLetterSpec",
+    "FactSpec",
     "InvariantSpec",
     "ProbeSpec",
     "Readiness",
@@ -110,13 +112,7 @@ class DeadLetterSpec:
         """The rejected record's coordinates and the reason, from one dead-letter record."""
         fields = {"topic": self.topic_field, "partition": self.partition_field,
                   "offset": self.offset_field, "reason": self.reason_field}
-        return {name: _dig(document, path) for name, path in fields.items()}
-
-
-def _dig(document: object, path: str) -> object:
-    for part in path.split("."):
-        document = document.get(part) if isinstance(document, Mapping) else None
-    return document
+        return {name: dig(document, path) for name, path in fields.items()}
 
 
 @dataclass(frozen=True)
@@ -130,6 +126,8 @@ class SystemSpec:
     - ``consumes``: the topics (without the run's prefix) the system's consumers read: message
       faults cover each of them, so a suite derives its cases from here instead of a list of its own.
     - ``dead_letters``: where the system records what it rejected (``None``: it does not say).
+    - ``facts``: which records of its topics are evidence for the data-plane checks (what was
+      metered, billed, requested, answered: see ``chaos.core.facts``), read once at the end.
     """
 
     name: str
@@ -140,6 +138,7 @@ class SystemSpec:
     state_colors: Mapping[str, str] = field(default_factory=dict)
     consumes: Sequence[str] = ()
     dead_letters: DeadLetterSpec | None = None
+    facts: Sequence[FactSpec] = ()
 
     def __post_init__(self) -> None:
         names = [service.name for service in self.services]

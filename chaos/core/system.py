@@ -28,17 +28,24 @@ class SystemRun:
         self.services = {s.name: self._service(s) for s in spec.services}
 
     def _service(self, spec: ServiceSpec) -> Service:
-        values = spec.placeholders(self.infra.endpoints.bootstrap, **self.values)
+        values = spec.placeholders(self.infra.endpoints.bootstrap, **self.values, service=spec.name,
+                                   failpoints=str(self.failpoints(spec.name)))
         argv, env = spec.render(values)
         service = Service(spec.name, argv, self.workdir, env=env, ready_timeout=spec.ready_timeout)
         service.ready = spec.ready_check(service.log_path, values)
         return service
 
+    def failpoints(self, service: str) -> Path:
+        """The file a service reads its armed failpoints from (``{failpoints}`` in its spec), which
+        the ``kill-at`` fault writes: how a harness stops a process at a step no log can time."""
+        return self.workdir / f"{service}.failpoints"
+
     @property
     def fault_context(self) -> FaultContext:
         roles: Mapping[str, str] = {s.name: s.role for s in self.spec.services if s.role is not None}
         return FaultContext(self.infra, services=self.services, roles=roles,
-                            topic_prefix=self.values.get("topic_prefix", ""))
+                            topic_prefix=self.values.get("topic_prefix", ""),
+                            failpoints={name: self.failpoints(name) for name in self.services})
 
     def probe(self) -> StateProbe:
         if self.spec.probe is None:

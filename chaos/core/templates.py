@@ -9,9 +9,9 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-PLACEHOLDERS = ("bootstrap", "topic_prefix", "db", "workdir")
+PLACEHOLDERS = ("bootstrap", "topic_prefix", "db", "workdir", "service", "failpoints")
 """What every run provides: the service's own role's bootstrap servers, the run's topic prefix, the
-database path and the work folder; a caller may add more."""
+database path, the work folder, the service's name and its failpoints file; a caller may add more."""
 
 
 class SpecError(ValueError):

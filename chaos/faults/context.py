@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaos.faults.registry import make_fault
@@ -32,6 +33,8 @@ class FaultContext:
     roles: Mapping[str, str] = field(default_factory=dict)
     broker_timeout: float = 90.0
     topic_prefix: str = ""
+    failpoints: Mapping[str, Path] = field(default_factory=dict)
+    """Service -> the file it reads armed failpoints from (for ``kill-at``)."""
 
     def make_fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> BaseFault:
         """A fault of ``kind`` on ``target``, validated now, not yet applied."""

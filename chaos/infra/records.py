@@ -69,12 +69,16 @@ def json_object(value: bytes | None) -> dict[str, Any] | None:
 def partitions_of(bootstrap: str, topic: str, timeout: float = 10.0) -> list[int]:
     """The topic's partitions (waiting for its metadata up to ``timeout``); empty if it has none yet."""
     with _client("consumer", bootstrap) as consumer:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = consumer.partitions_for_topic(topic)
-            if found or time.monotonic() > deadline:
-                return sorted(found or ())
-            time.sleep(0.1)
+        return _partitions(consumer, topic, timeout)
+
+
+def _partitions(consumer: Any, topic: str, timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = consumer.partitions_for_topic(topic)
+        if found or time.monotonic() > deadline:
+            return sorted(found or ())
+        time.sleep(0.1)
 
 
 def write(
@@ -102,15 +106,16 @@ def write(
     return written
 
 
-def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Record]:
-    """Every record of ``topic`` from the beginning to its end offsets now (no consumer group)."""
+def read_all(bootstrap: str, topic: str | Iterable[str], timeout: float = 10.0) -> list[Record]:
+    """Every record of ``topic`` (or of each topic given) from the beginning to its end offsets now,
+    with no consumer group; several topics are read by one consumer (one connection, one wait)."""
     import kafka
 
-    parts = partitions_of(bootstrap, topic, timeout=min(timeout, 3.0))
-    if not parts:
-        return []
+    topics = [topic] if isinstance(topic, str) else list(topic)
     with _client("consumer", bootstrap, enable_auto_commit=False) as consumer:
-        assigned = [kafka.TopicPartition(topic, p) for p in parts]
+        assigned = [kafka.TopicPartition(name, p) for name in topics for p in _partitions(consumer, name, 3.0)]
+        if not assigned:
+            return []
         consumer.assign(assigned)
         consumer.seek_to_beginning(*assigned)
         ends = consumer.end_offsets(assigned)
@@ -118,7 +123,7 @@ def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Record]:
         deadline = time.monotonic() + timeout
         while any(consumer.position(tp) < ends[tp] for tp in assigned):
             if time.monotonic() > deadline:
-                raise RecordsError(f"reading {topic!r} to its end did not finish within {timeout:g} s")
+                raise RecordsError(f"reading {', '.join(topics)} to the end did not finish within {timeout:g} s")
             for tp, batch in consumer.poll(timeout_ms=200).items():
                 records.extend(
                     Record(tp.topic, tp.partition, r.offset, r.value, r.key, r.timestamp) for r in batch

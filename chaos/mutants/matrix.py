@@ -25,7 +25,8 @@ def table(outcomes: Sequence[Outcome]) -> str:
     for o in outcomes:
         scenarios = sorted(o.scenarios) or o.failed_tests
         shown = ", ".join(scenarios[:3]) + (f" (+{len(scenarios) - 3})" if len(scenarios) > 3 else "")
-        rows.append((o.mutant or "(baseline)", o.rule or "-", o.verdict, ", ".join(o.rules) or "-", shown or "-"))
+        shown = (shown or "-") + (" (stopped there)" if o.stopped_early else "")
+        rows.append((o.mutant or "(baseline)", o.rule or "-", o.verdict, ", ".join(o.rules) or "-", shown))
     widths = [min(48, max(len(row[i]) for row in rows)) for i in range(len(rows[0]))]
     lines = ["  ".join(cell[:width].ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

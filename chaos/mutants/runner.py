@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,8 @@ class Outcome:
     """Failed scenario -> the rules it broke (empty: it failed without a broken rule, e.g. a timeout)."""
     seconds: float = 0.0
     error: str | None = None
+    stopped_early: bool = False
+    """The suite was stopped once the mutant's own rule broke (``full`` off): later scenarios did not run."""
 
     @property
     def killed(self) -> bool:
@@ -93,8 +96,14 @@ def apply(patch: Path, tree: Path) -> str | None:
 
 def run_suite(
     root: Path, suite: Sequence[str], mutant: Mutant | None, timeout: float, say: Say, python: str = sys.executable,
+    full: bool = False,
 ) -> Outcome:
-    """The suite on a copy of ``root`` (with ``mutant`` applied), judged from its JUnit XML and figures."""
+    """The suite on a copy of ``root`` (with ``mutant`` applied), judged from its JUnit XML and figures.
+
+    Unless ``full``, a mutant's run stops as soon as a scenario breaks the mutant's own rule: that is
+    the verdict the matrix needs, and the rest of the suite would only repeat it (a mutant killed in
+    its first minute no longer costs a whole suite). The baseline always runs in full.
+    """
     outcome = Outcome(mutant.name if mutant else None, mutant.rule if mutant else None)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="evchaos-mutant-") as tmp:
@@ -109,20 +118,71 @@ def run_suite(
                 f"--junitxml={junit}", f"--chaos-figures={figures}"]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "system")])}
         log = Path(tmp) / "pytest.log"
+        watch = mutant.rule if mutant is not None and not full else None
         with log.open("w") as out:
-            try:
-                subprocess.run(argv, cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
-            except subprocess.TimeoutExpired:
+            process = subprocess.Popen(argv, cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+            finished = wait_suite(process, figures, watch, time.monotonic() + timeout)
+            if not finished and watch is not None and watch in rules_in(figures):
+                outcome.stopped_early = True
+            elif not finished:
                 outcome.error = f"the suite took longer than {timeout:.0f} s"
         read_junit(junit, outcome)
         read_figures(figures, outcome)
-        if not junit.exists() and outcome.error is None:
+        if outcome.stopped_early:
+            say(f"{mutant.name if mutant else ''}: its rule {watch} broke; the rest of the suite was not run")
+        elif not junit.exists() and outcome.error is None:
             tail = "\n".join(log.read_text().splitlines()[-15:])
             outcome.error = f"the suite wrote no results; its log ends:\n{tail}"
     outcome.seconds = round(time.monotonic() - started, 1)
     say(f"{outcome.mutant or 'baseline'}: {outcome.verdict} in {outcome.seconds:.0f} s"
         + (f" ({', '.join(outcome.rules)})" if outcome.rules else ""))
     return outcome
+
+
+def wait_suite(process: subprocess.Popen[bytes], figures: Path, rule: str | None, deadline: float) -> bool:
+    """Wait for the suite to end (True); stop it early (False) once ``rule`` broke, or at ``deadline``.
+
+    Stopping is Ctrl-C to the suite's whole process group (pytest, its workers, the brokers they
+    started), so fixtures tear down; whatever still runs a minute later is killed."""
+    while process.poll() is None:
+        if time.monotonic() > deadline or (rule is not None and rule in rules_in(figures)):
+            stop_group(process)
+            return False
+        time.sleep(1.0)
+    return True
+
+
+def stop_group(process: subprocess.Popen[bytes], grace: float = 60.0) -> None:
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            if sig is signal.SIGINT:
+                os.killpg(process.pid, signal.SIGKILL)  # the workers' and brokers' stragglers
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
+
+
+def rules_in(figures: Path) -> set[str]:
+    """Every rule a scenario broke so far, from the figures file the suite appends to."""
+    if not figures.exists():
+        return set()
+    broken: set[str] = set()
+    for line in figures.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line being written
+        if not row.get("ok", True):
+            broken.update(row.get("failed") or [])
+    return broken
 
 
 def read_junit(path: Path, outcome: Outcome) -> None:

@@ -1,10 +1,12 @@
 """Central's own record of the run, read from its database and placed in the history.
 
 The checks judge CP allocation by what Central wrote, not by what drivers believed, and compare the
-sessions Central closed with the tickets drivers received. So, once at the end, each session becomes
-``acquired`` (its CP, at ``started_at``) and, if closed, ``released`` and ``session_end`` (at
-``ended_at``), all tagged ``source: central db``; each ticket Central issued becomes ``db_ticket``.
-Times are Central's, mapped onto the history's clock, so events land where they happened.
+sessions Central closed with the tickets drivers received. So, once at the end, each reservation and
+each session becomes ``acquired`` (its CP, at its start) and, once ended, ``released`` (a closed
+session also ``session_end``), all tagged ``source: central db``; each ticket Central issued becomes
+``db_ticket`` (at its creation, with its kWh as ``quantity``, its price as ``amount`` and the
+session's tariff as ``rate``). Times are Central's, mapped onto the history's clock, so events land
+where they happened.
 """
 
 from __future__ import annotations
@@ -26,15 +28,29 @@ def record_central(history: History, db: Path) -> None:
         connection = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
         try:
             clock = history.clock
-            sessions = connection.execute("SELECT session_id, cp_id, driver_id, started_at, ended_at FROM sessions")
-            for session, cp, driver, started, ended in sessions.fetchall():
-                fields = {"session": session, "resource": cp, "holder": driver, "source": "central db"}
+            reservations = connection.execute(
+                "SELECT reservation_id, request_id, cp_id, driver_id, created_at, ended_at FROM reservations")
+            for reservation, request, cp, driver, created, ended in reservations.fetchall():
+                grant = {"reservation": reservation, "request": request, "resource": cp, "holder": driver,
+                         "grant": "reservation", "source": "central db"}
+                history.record("acquired", t=clock.at(created), **grant)
+                if ended is not None:
+                    history.record("released", t=clock.at(ended), **grant)
+            sessions = connection.execute(
+                "SELECT session_id, reservation_id, cp_id, driver_id, started_at, ended_at FROM sessions")
+            for session, reservation, cp, driver, started, ended in sessions.fetchall():
+                fields = {"session": session, "reservation": reservation, "resource": cp, "holder": driver,
+                          "grant": "session", "source": "central db"}
                 history.record("acquired", t=clock.at(started), **fields)
                 if ended is not None:
                     history.record("released", t=clock.at(ended), **fields)
                     history.record("session_end", t=clock.at(ended), **fields)
-            for session, cp in connection.execute("SELECT session_id, cp_id FROM tickets").fetchall():
-                history.record("db_ticket", session=session, resource=cp)
+            tickets = connection.execute(
+                "SELECT t.ticket_id, t.session_id, t.cp_id, t.driver_id, t.kwh, t.price_eur, s.price_eur_kwh,"
+                " t.created_at FROM tickets t LEFT JOIN sessions s ON s.session_id = t.session_id")
+            for ticket, session, cp, driver, kwh, price, rate, created in tickets.fetchall():
+                history.record("db_ticket", t=clock.at(created), ticket=ticket, session=session, resource=cp,
+                               holder=driver, quantity=kwh, amount=price, rate=rate, source="central db")
         finally:
             connection.close()
     except sqlite3.Error as exc:

@@ -5,7 +5,9 @@ operation (``charge`` unless renamed) invoked when the driver's API is asked; ``
 reports the charge running (value: the CP as ``resource``, the driver as ``holder``, the
 ``session``, the ``request_id``); ``fail`` when the driver ends it with a reason (denied, reservation
 expired, deadline passed); ``unknown`` if the driver could not be asked any more. When the driver
-reports the charge completed, a ``ticket`` event follows with the same fields and the ticket.
+reports the charge completed, a ``ticket`` event follows with the same fields and the ticket (its
+id as ``ticket``, its kWh as ``quantity``, its price as ``amount``). ``stop`` is an operation of its
+own (``stop``): ok when the driver took the order, fail if it refused, unknown if it did not answer.
 
 Following by polling, not by callbacks: a driver under a fault may be killed, paused or restarted,
 and only an outside poller can tell those apart (no answer, no answer for ever, forgotten request).
@@ -97,8 +99,10 @@ class Charge:
         if state in FAILED_STATES:
             self._end("fail", f"{state}: {snapshot.get('reason')}")
         if state == "completed":
-            fields = self._fields()
-            self.history.record("ticket", process=self.client.service, **fields, ticket=snapshot.get("ticket"))
+            ticket = snapshot.get("ticket") or {}
+            self.history.record("ticket", process=self.client.service, **self._fields(),
+                                ticket=ticket.get("ticket_id"), quantity=ticket.get("kwh"),
+                                amount=ticket.get("price_eur"), reason=ticket.get("reason"))
             self.done.set()
 
     def _fields(self) -> dict[str, Any]:
@@ -118,6 +122,22 @@ class Charge:
         if outcome != "ok":
             self.done.set()
 
+    def stop(self) -> None:
+        """Ask the driver to stop this charge (or cancel it, if it is not charging yet), as an operation."""
+        if self.request_id is None:
+            return
+        op = self.history.invoke(self.client.service, "stop", {"request_id": self.request_id},
+                                 resource=self.snapshot.get("cp_id") or self.cp_id)
+        try:
+            answer = self.client.stop_request(self.request_id)
+        except urllib.error.HTTPError as exc:
+            self.history.fail(op, f"the driver refused the stop: HTTP {exc.code}")
+            return
+        except (OSError, ValueError) as exc:
+            self.history.unknown(op, f"the driver did not answer the stop: {exc}")
+            return
+        self.history.ok(op, {"state": answer.get("state") if isinstance(answer, dict) else None})
+
     # -- waiting ---------------------------------------------------------------------------------
     def wait(self, states: set[str], timeout: float) -> str:
         """Wait until the driver has reported one of ``states`` (or the charge ended); return the state."""
@@ -131,6 +151,15 @@ class Charge:
                                    f"seen {self.seen}")
             time.sleep(0.05)
         return self.state
+
+    def wait_quietly(self, states: set[str], timeout: float) -> bool:
+        """``wait`` for a workload: True once in one of ``states``, False if the charge ended or the
+        time passed first (a workload goes on; the checks judge how the charge ended)."""
+        try:
+            self.wait(states, timeout)
+        except (AssertionError, TimeoutError):
+            return False
+        return True
 
     def finish(self, timeout: float) -> None:
         """Wait for the end, at most ``timeout`` and never past the request's deadline; stop following.

@@ -42,6 +42,14 @@ class DriverClient:
         """The driver's latest snapshot of one request (raises ``HTTPError`` 404 once the driver forgot it)."""
         return self.api(f"/requests/{request_id}")
 
+    def stop_request(self, request_id: str) -> Any:
+        """Stop the charge (or cancel the request if it is not charging yet); 404 if the driver forgot it."""
+        return self.api(f"/requests/{request_id}/stop", {})
+
+    def requests(self, timeout: float = 3.0) -> Any:
+        """Every request this driver still knows, as its own record says."""
+        return self.api("/requests", timeout=timeout)
+
     def list_cps(self, timeout: float = 3.0) -> Any:
         """The CPs as the driver gets them from Central: an answer proves the driver's Kafka clients work."""
         return self.api("/cps", timeout=timeout)

@@ -23,6 +23,7 @@ from scenarios.ev.central_records import record_central
 from scenarios.ev.charge import Charge
 from scenarios.ev.driver_api import DriverClient
 from scenarios.ev.parallel import in_parallel
+from scenarios.ev.views import record_driver_tickets, record_views
 
 T = TypeVar("T")
 
@@ -70,6 +71,10 @@ class EvScenario:
     def run(self) -> Schedule | None:
         """Run the test map: its workload (given this object as its clients) beside its nemesis."""
         return self.scenario.run()
+
+    def playing(self) -> AbstractContextManager[None]:
+        """The test map's workload, playing for the duration of a ``with`` block; see ``Scenario.playing``."""
+        return self.scenario.playing()
 
     def wait_for(self, what: str, condition: Callable[[], T | None], timeout: float, every: float = 0.05) -> T:
         """Poll ``condition`` until truthy; fail naming ``what`` (and the scenario) after ``timeout``."""
@@ -146,9 +151,12 @@ class EvScenario:
         return charge
 
     def finish(self, timeout: float = 30.0) -> None:
-        """Let every charge end, then record Central's closed sessions and tickets; judge and assert."""
+        """Let every charge end, ask every party who holds what, record Central's reservations,
+        sessions and tickets; judge and assert."""
         deadline = time.monotonic() + timeout
         for charge in self.charges:
             charge.finish(max(0.1, deadline - time.monotonic()))
+        record_views(self.history, self.scenario, self.db, self.drivers)
+        record_driver_tickets(self.history, self.drivers)
         record_central(self.history, self.db)
         self.scenario.assert_invariants()

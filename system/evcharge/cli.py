@@ -58,8 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--telemetry-timeout",
         "EVCHARGE_TELEMETRY_TIMEOUT",
         "30",
-        "seconds without telemetry before Central closes a session and bills what was metered"
+        "seconds without telemetry before Central stops a session"
         " (keep it well above the CPs' --telemetry-period)",
+        type=positive_float,
+    )
+    add_env_option(
+        central,
+        "--stop-grace",
+        "EVCHARGE_STOP_GRACE",
+        "5",
+        "seconds a session Central stopped waits for the engine's final reading before it is billed"
+        " with the last telemetry (a stop normally answers in milliseconds; a partitioned engine never)",
         type=positive_float,
     )
     add_env_option(
@@ -91,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
         "10",
         "seconds a charge lasts when the driver does not say",
         type=positive_float,
+    )
+    add_env_option(
+        cp,
+        "--state",
+        "EVCHARGE_CP_STATE",
+        "",
+        "SQLite file remembering the sessions supplied, so a restart never supplies one twice"
+        " (empty: in memory only)",
+        metavar="PATH",
     )
 
     control = command("cp-control", "Send a command to an engine's control port: ko, ok, status, ping.", kafka=False)

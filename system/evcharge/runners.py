@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable
@@ -34,7 +35,8 @@ def run_central(args: argparse.Namespace) -> int:
         raise ConfigError("--max-batch must be at least 1")
     registered = frozenset(cp.strip() for cp in args.cps.split(",") if cp.strip())
     config = CentralConfig(args.price, args.reservation_ttl, args.heartbeat_timeout,
-                           telemetry_timeout=args.telemetry_timeout, registered_cps=registered or None)
+                           telemetry_timeout=args.telemetry_timeout, stop_grace=args.stop_grace,
+                           registered_cps=registered or None)
     central = Central(Store(args.db), kafka_settings(args), config, LoopConfig(max_records=args.max_batch))
     _on_signal(central.stopping)
     central.run()
@@ -53,9 +55,12 @@ def run_cp(args: argparse.Namespace) -> int:
         args.power_kw,
         args.telemetry_period,
         args.charge_duration,
+        state=args.state or None,
     )
     try:
         engine = Engine(config, kafka_settings(args))
+    except sqlite3.Error as exc:
+        raise ConfigError(f"cannot open --state {args.state!r}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.health_host}:{args.health_port}: {exc}") from None
     _on_signal(engine.stopping)

@@ -15,8 +15,9 @@ can write, so the cheap bounds come before the expensive or dangerous work:
   made a ticket that could not be encoded, and the driver waited for ever.
 - **timestamp window** (``MAX_FUTURE_S`` 300 s, ``MAX_AGE_S`` 24 h; env ``EVCHARGE_MAX_FUTURE_S``,
   ``EVCHARGE_MAX_AGE_S``): five minutes absorbs clock skew between hosts; a day covers Central's
-  outbox re-sent after an outage and is Central's dedup retention (``processed`` keeps ids 24 h), so
-  an older record could no longer be recognised as a duplicate anyway.
+  outbox re-sent after an outage. The window is also what bounds how long a consumer must remember
+  the ids it processed (``DEDUP_RETENTION_S``, Central's ``processed`` table and an engine's
+  supplied sessions): an older record is refused here, so it can never be applied twice.
 
 The models (``messages.py``) add strict types (``"true"`` is not a bool, ``"5"`` not a number) and a
 length bound on every string; ``first_error`` turns pydantic's errors into one line.
@@ -38,6 +39,16 @@ MAX_RECORD_BYTES = int(env_number("EVCHARGE_MAX_RECORD_BYTES", 256 * 1024))
 MAX_DEPTH = 32
 MAX_FUTURE_S = env_number("EVCHARGE_MAX_FUTURE_S", 300.0)
 MAX_AGE_S = env_number("EVCHARGE_MAX_AGE_S", 24 * 3600.0)
+DEDUP_MARGIN_S = 600.0
+"""Slack on top of the window for the gap between the clock reads involved (a batch's ``now`` is
+taken before its records are decoded, a prune runs between batches) and for small clock steps."""
+DEDUP_RETENTION_S = MAX_AGE_S + MAX_FUTURE_S + DEDUP_MARGIN_S
+"""How long a processed id must be remembered so that every record this process may still accept is
+recognised as a duplicate. Derived, never set on its own: a record first processed at ``p`` carries
+a timestamp of at most ``p + MAX_FUTURE_S`` (or it was refused), and is refused once more than
+``MAX_AGE_S`` older than the clock, so a redelivery can be accepted up to ``p + MAX_FUTURE_S +
+MAX_AGE_S``; an id forgotten sooner (a fixed 24 h was, by the future allowance) let a redelivered
+record be applied twice. Follows ``EVCHARGE_MAX_AGE_S`` / ``EVCHARGE_MAX_FUTURE_S``."""
 TEXT_MAX = 500
 """Free text (reasons, details): long enough for any sentence we write, short enough to log."""
 RAW_EXCERPT = 10_000

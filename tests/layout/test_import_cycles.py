@@ -142,6 +142,7 @@ LAYERS = {
     "chaos.faults": ("chaos.faults", "chaos.infra", "chaos.core.history", "chaos.core.clock"),
     "chaos.nemesis": ("chaos.nemesis", "chaos.faults.base", "chaos.core.history", "chaos.core.clock"),
     "chaos.core.history": ("chaos.core.history", "chaos.core.clock"),
+    "chaos.workload": ("chaos.workload",),
 }
 """Layer -> what it may import of the harness (docs/architecture.md, "What each layer may import")."""
 

@@ -5,7 +5,14 @@ event, or an ok operation named in ``acquire_ops``, carries ``resource`` and the
 (falling back to the operation's process); it is *released* by a ``release_event`` event, or an
 operation in ``release_ops`` that ended ok or unknown. To report only certain double allocations, an
 acquisition counts from when it was confirmed (the ok) and a release from the earliest moment it
-may have happened (its invoke); a release that ended ``fail`` did not happen.
+may have happened (its invoke); a release that ended ``fail`` did not happen. Reservations and
+sessions both count: a system records each as a grant.
+
+Then the clients' side: what each client was told (an ok operation in ``told_ops``, carrying the
+resource and ``session_field``) must be a grant the system made, of that resource, to that client,
+and no two clients may have been told the same grant. Judging the overlap in time on the clients'
+beliefs would cry wolf (a client learns of its release late); judging each belief against the
+system's record is exact, and catches a client acting on a grant that was someone else's.
 """
 
 from __future__ import annotations
@@ -59,7 +66,38 @@ class NoDoubleAllocation:
                     )
                 )
             current.append(holder)
+        failures += self.told(judge, history, params)
         acquired = sum(1 for entry in timeline if entry[1] == ACQUIRE)
         return judge.verdicts(
             failures, f"{acquired} acquisitions over {len(holders)} resources, never two holders"
         )
+
+    @staticmethod
+    def told(judge: Judge, history: History, params: InvariantSpec) -> list[Verdict]:
+        """Each grant a client was told of against the system's record of it."""
+        if not params.told_ops:
+            return []
+        key = params.session_field
+        grants = {str(m.get(key)): m for m in markers(history, [params.acquire_event], params.acquire_ops)
+                  if m.get(key) is not None}
+        if not grants:
+            return []  # the system's record was not read: the other checks say so
+        failures: list[Verdict] = []
+        told_to: dict[str, str] = {}  # grant -> the first client (process) told it
+        for marker in markers(history, (), params.told_ops):
+            grant, resource = marker.get(key), marker.get("resource")
+            holder = str(marker.get(params.holder_field) or marker.process)
+            record = None if grant is None else grants.get(str(grant))
+            problem = None
+            if grant is None:
+                problem = "naming no grant at all"
+            elif record is None:
+                problem = "which the system never granted"
+            elif str(record.get("resource")) != str(resource) or str(record.get(params.holder_field)) != holder:
+                problem = f"which the system granted to {record.get(params.holder_field)} on {record.get('resource')}"
+            elif told_to.setdefault(str(grant), str(marker.process)) != str(marker.process):
+                problem = f"which {told_to[str(grant)]} was told too"
+            if problem:
+                failures.append(judge.failed(f"{holder} was told it holds {resource} under {grant}, {problem}",
+                                             None if resource is None else str(resource), marker.t, when="at"))
+        return failures

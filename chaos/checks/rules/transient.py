@@ -3,6 +3,11 @@
 Transient states (a reservation waiting for a start, a handshake in progress) are where a lost
 message leaves a resource stuck; the limit is what the system promises for undoing them. A resource
 still in the state when the history ends fails too once its limit has passed by then.
+
+A state that only a message can end (a charge ends when its completion arrives) cannot end while
+the message path is down, however long the fault holds it: ``transient_paused_by`` names, per
+state, the fault targets whose windows stop its clock (``broker:`` for a cluster that is away). A
+state the system ends by its own timer (a reservation's TTL) names none, and is judged on the wall.
 """
 
 from __future__ import annotations
@@ -18,6 +23,22 @@ from chaos.core.history import History
 class TransientStateLimit:
     name = "transient-state-limit"
 
+    @staticmethod
+    def paused(judge: Judge, params: InvariantSpec, state: str, start: float, end: float) -> float:
+        """Seconds of ``[start, end]`` under a fault window that stops ``state``'s clock (merged)."""
+        prefixes = tuple(params.transient_paused_by.get(state) or ())
+        if not prefixes:
+            return 0.0
+        spans = sorted((max(start, w.start), min(end, w.end if w.end is not None else end))
+                       for w in judge.windows if w.target.startswith(prefixes))
+        total, reach = 0.0, start
+        for low, high in spans:
+            low = max(low, reach)
+            if high > low:
+                total += high - low
+                reach = high
+        return total
+
     def check(self, history: History, params: InvariantSpec) -> list[Verdict]:
         judge = Judge(self.name, history, params)
         limits = params.transient_limits
@@ -32,14 +53,17 @@ class TransientStateLimit:
                 limit = limits.get(interval.state)
                 if limit is None:
                     continue
-                duration = interval.duration(end)
+                paused = self.paused(judge, params, interval.state, interval.start,
+                                     interval.end if interval.end is not None else end)
+                duration = interval.duration(end) - paused
                 longest = max(longest, duration)
                 if duration <= limit:
                     continue
                 still = " and still in it at the end" if interval.end is None else ""
+                beside = f", not counting {paused:.1f} s of faults that stopped its clock" if paused else ""
                 failures.append(
                     judge.failed(
-                        f"{resource} {interval.state} for {duration:.1f} s{still} (limit {secs(limit)})",
+                        f"{resource} {interval.state} for {duration:.1f} s{still} (limit {secs(limit)}{beside})",
                         resource,
                         interval.start,
                         interval.end if interval.end is not None else end,
@@ -47,6 +71,9 @@ class TransientStateLimit:
                     )
                 )
         states = ", ".join(f"{state} <= {secs(limit)}" for state, limit in sorted(limits.items()))
+        if params.transient_paused_by:
+            states += "; paused by " + ", ".join(
+                f"{state}: {'/'.join(targets)}" for state, targets in sorted(params.transient_paused_by.items()))
         return judge.verdicts(
             failures,
             f"{len(intervals)} resources stayed within limits ({states}); longest {longest:.1f} s",

@@ -2,9 +2,17 @@
 that end a CP's reservation or session (a release notice, a stop order and a ticket).
 
 Split from ``handlers`` by job: ``handlers`` decides what each message (or sweep) means; this module
-carries out the consequences every path must carry out the same way, so a session closed by a
-completion, a fault, an operator's stop, a silent monitor or a telemetry timeout always ends with the
-same messages in the same order (``StopSupply`` to the engine, then the ``Ticket`` to the driver).
+carries out the consequences every path must carry out the same way, so a session ended by a fault,
+an operator's stop, a silent monitor or a telemetry timeout always ends with the same messages in the
+same order: ``StopSupply`` to the engine, then the ``Ticket`` to the driver.
+
+The two are separated by the engine's answer. Central's last telemetry reading lags the meter by up
+to a telemetry period, and the engine supplies until the stop reaches it, so a ticket issued with the
+stop left that energy unbilled (and all of it if the engine never heard the stop). So ``_end_session``
+only sends the stop and marks the session ``stopping``; the engine's ``charging_completed`` (its
+final reading) closes it and issues the ticket, with Central's reason, or, if that reading never
+comes, the sweep does after ``stop_grace`` with the last reading Central has. A session the engine
+completes by itself (``charging_completed`` of an active session) is billed at once, with no stop.
 """
 
 from __future__ import annotations
@@ -22,9 +30,22 @@ from evcharge.states import BUSY, CpEvent, CpState
 log = logging.getLogger("evcharge.central")
 
 TELEMETRY_TIMEOUT = 30.0
-"""Default seconds without telemetry before Central closes a session: engines send it every 0.25-1 s,
+"""Default seconds without telemetry before Central stops a session: engines send it every 0.25-1 s,
 so in normal use this never fires; it bounds a session whose engine went silent while its monitor
 still reports it healthy (a silent monitor disconnects the CP after ``heartbeat_timeout`` already)."""
+
+STOP_GRACE = 5.0
+"""Default seconds Central waits for the final reading of a session it stopped before it bills the
+last reading it has. A ``StopSupply`` reaches a live engine and its completion comes back in
+milliseconds (two Kafka hops), so 5 s is ample even across a short broker stall; but a partitioned or
+dead engine's reading may never arrive, and the driver must get a ticket anyway. The wait is short
+against the driver's own patience (``--charging-silence``, 60 s) and keeps the CP from being offered
+to anyone for only that long. Judged on the heard-up-to clock, like the other silences (see
+``Handlers.sweep``), so Central's own deafness never cuts it short."""
+
+STOPPED_BY_CENTRAL = "stopped_by_central"
+"""The ticket reason of a stopped session with no stop reason recorded (none is: ``request_stop``
+writes both columns at once; this only keeps the type a ``str``)."""
 
 CP_LIST_LIMIT = 1000
 """CPs in one ``cp_list`` reply: about 100 bytes each at most (a 64-character id), so ~100 kB, a
@@ -43,6 +64,8 @@ class CentralConfig:
     """The CPs allowed to register by heartbeat; ``None``: any CP that beats (an open network). With
     a list, a heartbeat for any other CP is dead-lettered and registers nothing (a fake CP would
     otherwise win "any CP" requests)."""
+    stop_grace: float = STOP_GRACE
+    """Seconds a session Central stopped waits for the engine's final reading (see ``STOP_GRACE``)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +131,7 @@ class Effects:
             "reservation released",
             extra={"cp_id": r.cp_id, "driver_id": r.driver_id, "reservation_id": r.reservation_id, "reason": reason},
         )
-        self.store.set_reservation_status(r.reservation_id, "released")
+        self.store.set_reservation_status(r.reservation_id, "released", now)
         cp = self.store.cp(r.cp_id)
         if transition and cp is not None and cp.state == CpState.RESERVED:
             self.store.transition(r.cp_id, CpEvent.RELEASE, now)
@@ -117,9 +140,20 @@ class Effects:
         )
 
     def _end_session(self, s: Session, reason: str, now: float) -> None:
-        """Central ends a session the engine did not: tell the engine to stop, bill what was metered."""
+        """Central ends a session the engine did not: tell the engine to stop, and wait (``stopping``)
+        for its final reading before billing. No ticket yet: ``s.kwh`` is the last telemetry Central
+        consumed, short of what the engine supplies until the stop reaches it."""
         self._send(Topics.CP_COMMANDS, s.cp_id, StopSupply(cp_id=s.cp_id, session_id=s.session_id, reason=reason))
-        self._close_session(s, s.kwh, now - s.started_at, reason, now)
+        log.info(
+            "session stopping: waiting for the engine's final reading",
+            extra={"cp_id": s.cp_id, "driver_id": s.driver_id, "session_id": s.session_id, "reason": reason},
+        )
+        self.store.request_stop(s.session_id, reason, now)
+
+    def _close_stopped(self, s: Session, kwh: float, duration: float, now: float) -> None:
+        """Close a session Central stopped, with Central's reason: the cause the driver should see
+        (``cp_disconnected``), not the engine's echo of it (``stopped_by_cp_disconnected``)."""
+        self._close_session(s, kwh, duration, s.stop_reason or STOPPED_BY_CENTRAL, now)
 
     def _close_session(self, s: Session, kwh: float, duration: float, reason: str, now: float) -> None:
         ticket_id = fast_id()

@@ -9,9 +9,19 @@ Two kinds of "no": a *denial* is a normal answer to a well-formed request (no CP
 driver already charging) and goes back to the driver; a *rejection* is bad input and goes to the
 dead-letter topic.
 
+A session ends one of two ways. The engine completes it (its ``charging_completed``: the duration
+was reached, the driver asked it to stop, its engine failed) and the ticket bills the engine's final
+reading at once. Or Central ends it (the CP's engine reported KO, its monitor went silent, an
+operator stopped the CP, no telemetry): Central sends ``StopSupply`` and the session is ``stopping``
+until the engine's ``charging_completed`` answers with its final reading, which the ticket then
+bills (never less than the last telemetry), with Central's reason. While stopping, its telemetry is
+still recorded and relayed, its driver counts as busy, and its CP is granted to nobody: the engine may
+be supplying it until the stop arrives.
+
 Every state a CP or a session can be left in has a way out that needs no one's cooperation: a
 reservation expires (``reservation_ttl``), a silent monitor disconnects its CP (``heartbeat_timeout``),
-and a session whose engine sends no telemetry is closed (``telemetry_timeout``). The effects shared by
+a session whose engine sends no telemetry is stopped (``telemetry_timeout``), and a stopped session
+whose engine never answers is billed with its last reading (``stop_grace``). The effects shared by
 all those paths (release, stop, ticket) and the config are in ``effects``.
 """
 
@@ -82,8 +92,8 @@ class Handlers(Effects):
         return self._collect(message, lambda: handler(message.body, now))
 
     def sweep(self, now: float, heard_up_to: float | None, heard_since: float | None = None) -> list[Outgoing]:
-        """Periodic duties: release expired reservations; mark CPs whose monitor went silent; close
-        sessions whose engine went silent.
+        """Periodic duties: release expired reservations; mark CPs whose monitor went silent; stop
+        sessions whose engine went silent; bill stopped sessions whose final reading never came.
 
         Silence is measured at ``heard_up_to`` (see ``central/hearing.py``), not at ``now``: a CP is
         disconnected only if no heartbeat of its monitor was consumed in the ``heartbeat_timeout``
@@ -91,9 +101,15 @@ class Handlers(Effects):
         yet, so no CP is judged. Telemetry silence is judged on the same clock, and only once
         Central has heard without a gap (since ``heard_since``; None: no gap known) for a whole
         ``telemetry_timeout``, so Central's own deafness (a restart, a cut of its link, Kafka away)
-        never closes a session. The ticks are in ``monitor-events``, not ``cp-events``, but the one
+        never stops a session. The ticks are in ``monitor-events``, not ``cp-events``, but the one
         consumer reads both, and the 30 s default dwarfs any lag between the two. Heartbeats go
         first: a CP whose monitor is silent too is disconnected, with that reason.
+
+        The stop grace is judged the same way: a session is billed without the engine's answer only
+        once Central has heard, without a gap, for ``stop_grace`` after it sent the stop. Were it
+        measured on Central's wall clock, a restart or a Kafka outage longer than the grace would bill
+        every stopped session with its last reading while the engines' completions (or even the stops,
+        still in Central's outbox) waited in Kafka.
         """
 
         def run() -> None:
@@ -107,23 +123,42 @@ class Handlers(Effects):
             if heard_since is None or heard_since <= silent_before:
                 for session in self.store.silent_sessions(silent_before):
                     self._time_out(session, now)
+            stopped_before = heard_up_to - self.config.stop_grace
+            if heard_since is None or heard_since <= stopped_before:
+                for session in self.store.stopping_sessions(stopped_before):
+                    self._give_up_stop(session, now)
 
         return self._collect(None, run)
 
-    def _time_out(self, session: Session, now: float) -> None:
-        """Close a session with no telemetry for ``telemetry_timeout``: bill the energy of its last
-        reading, tell the engine to stop, and free the CP (``finish``: charging -> available, the
-        table's way out of a session; the monitor still reports the CP healthy, or the heartbeat
-        sweep would have disconnected it). A late completion is then a duplicate, ignored."""
+    def _give_up_stop(self, session: Session, now: float) -> None:
+        """Bill a stopped session whose engine never sent its final reading (partitioned, dead, or it
+        never started the supply): its last reading, over the time until the stop was asked for (what
+        the ticket of a stop used to say; the grace itself was not charging). A completion that comes
+        later is a duplicate, ignored (and logged with the energy it would have added)."""
         log.warning(
-            "no telemetry for %.0f s: closing the session",
+            "no final reading %.1f s after the stop: billing the last one",
+            self.config.stop_grace,
+            extra={"cp_id": session.cp_id, "session_id": session.session_id, "kwh": session.kwh},
+        )
+        stopped_at = session.stop_requested_at if session.stop_requested_at is not None else now
+        self._close_stopped(session, session.kwh, max(0.0, stopped_at - session.started_at), now)
+
+    def _time_out(self, session: Session, now: float) -> None:
+        """Stop a session with no telemetry for ``telemetry_timeout``: tell the engine to stop, and
+        free the CP (``finish``: charging -> available, the table's way out of a session; the monitor
+        still reports the CP healthy, or the heartbeat sweep would have disconnected it). The session
+        waits in ``stopping`` like any other Central stops: a late completion bills the engine's
+        reading; without one, the stop grace bills the last reading. The CP is offered to nobody until
+        then (``Store.first_available_cp``)."""
+        log.warning(
+            "no telemetry for %.0f s: stopping the session",
             self.config.telemetry_timeout,
             extra={"cp_id": session.cp_id, "session_id": session.session_id, "kwh": session.kwh},
         )
         cp = self.store.cp(session.cp_id)
         if cp is not None and cp.state == CpState.CHARGING:
             self._apply(session.cp_id, CpEvent.FINISH, TELEMETRY_TIMEOUT_REASON, now)
-        else:  # a session whose CP left charging without it: close it all the same
+        else:  # a session whose CP left charging without it: stop it all the same
             self._end_session(session, TELEMETRY_TIMEOUT_REASON, now)
 
     # -- drivers ---------------------------------------------------------------------------------
@@ -171,6 +206,8 @@ class Handlers(Effects):
             return (cp_id, None) if cp_id else (None, "no_cp_available")
         cp = self.store.cp(req.cp_id)
         reason = "unknown_cp" if cp is None else UNAVAILABLE_REASON.get(cp.state)
+        if reason is None and self.store.stopping_session_for_cp(req.cp_id) is not None:
+            reason = "cp_busy"  # its engine may still be supplying the session Central stopped
         return (None, reason) if reason else (req.cp_id, None)
 
     def on_charging_started(self, msg: ChargingStarted, now: float) -> None:
@@ -189,7 +226,7 @@ class Handlers(Effects):
             )
             return
         self.store.transition(msg.cp_id, CpEvent.START, now)
-        self.store.set_reservation_status(reservation.reservation_id, "used")
+        self.store.set_reservation_status(reservation.reservation_id, "used", now)
         session = Session(
             fast_id(),
             reservation.reservation_id,
@@ -233,6 +270,8 @@ class Handlers(Effects):
         )
 
     def on_stop_request(self, msg: StopRequest, now: float) -> None:
+        """A driver's stop: of an active session, ``StopSupply`` (the engine's completion ends it); of
+        a stopping one, nothing (Central sent its own stop already), nor of a closed one."""
         if msg.session_id:
             session = self.store.session(msg.session_id)
             if session is None or session.driver_id != msg.driver_id:
@@ -275,18 +314,31 @@ class Handlers(Effects):
         return session
 
     def on_telemetry(self, msg: Telemetry, now: float) -> None:
+        """Record and relay a reading: of an active session, or of a stopping one (the engine supplies
+        until the stop reaches it, and the ticket must bill that energy too)."""
         session = self._session_of_cp(msg.cp_id, msg.session_id)
-        if session.status != "active":
+        if session.status == "closed":
             return  # late telemetry of a closed session: harmless, nothing to relay
         self.store.update_session_energy(session.session_id, msg.kwh, now)
         relay = msg.model_copy(update={"driver_id": session.driver_id})
         self._to_driver(relay)
 
     def on_charging_completed(self, msg: ChargingCompleted, now: float) -> None:
+        """The engine's final reading: bills an active session with the engine's reason, a stopping one
+        with Central's (why it stopped it) and never less than its last telemetry (readings only
+        grow); a closed one has its ticket already (a duplicate, or the grace billed it)."""
         session = self._session_of_cp(msg.cp_id, msg.session_id)
-        if session.status != "active":
+        if session.status == "closed":
+            if msg.kwh > session.kwh:
+                log.warning(
+                    "final reading after the session was billed: energy not billed",
+                    extra={"cp_id": msg.cp_id, "session_id": msg.session_id, "kwh": msg.kwh, "billed": session.kwh},
+                )
             return  # duplicate completion: the ticket exists already
-        self._close_session(session, msg.kwh, msg.duration_s, msg.reason, now)
+        if session.status == "stopping":
+            self._close_stopped(session, max(msg.kwh, session.kwh), msg.duration_s, now)
+        else:
+            self._close_session(session, msg.kwh, msg.duration_s, msg.reason, now)
         cp = self.store.cp(msg.cp_id)
         if cp is not None and cp.state == CpState.CHARGING:
             self.store.transition(msg.cp_id, CpEvent.FINISH, now)

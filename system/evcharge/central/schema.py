@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS reservations (
     duration_s REAL,
     created_at REAL NOT NULL,
     expires_at REAL NOT NULL,
-    status TEXT NOT NULL            -- active | used | released
+    status TEXT NOT NULL,           -- active | used | released
+    ended_at REAL                   -- when it stopped being active (used or released); NULL while active
 );
 CREATE INDEX IF NOT EXISTS reservations_driver ON reservations(driver_id, status);
 CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations(status, expires_at);
@@ -51,8 +52,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     started_at REAL NOT NULL,
     ended_at REAL,
     kwh REAL NOT NULL DEFAULT 0,
-    status TEXT NOT NULL,           -- active | closed
-    last_telemetry REAL             -- when Central last consumed its telemetry (its start, before any)
+    status TEXT NOT NULL,           -- active | stopping | closed
+    last_telemetry REAL,            -- when Central last consumed its telemetry (its start, before any)
+    stop_reason TEXT,               -- why Central stopped it (the ticket's reason); NULL if it never did
+    stop_requested_at REAL          -- when Central sent its stop_supply; NULL if it never did
 );
 CREATE INDEX IF NOT EXISTS sessions_driver ON sessions(driver_id, status);
 CREATE INDEX IF NOT EXISTS sessions_cp ON sessions(cp_id, status);
@@ -80,14 +83,26 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 """
 
-UPGRADE_COLUMNS = (("sessions", "last_telemetry", "REAL", "started_at"),)
-"""(table, column, type, filled from) for each column added since the first schema."""
+UPGRADE_COLUMNS = (
+    ("sessions", "last_telemetry", "REAL", "started_at"),
+    ("reservations", "ended_at", "REAL", "CASE WHEN status='active' THEN NULL ELSE expires_at END"),
+    ("sessions", "stop_reason", "TEXT", "NULL"),
+    ("sessions", "stop_requested_at", "REAL", "NULL"),
+)
+"""(table, column, type, filled from: an SQL expression over the row) for each column added since
+the first schema. A reservation that ended before ``ended_at`` existed gets its ``expires_at``: its
+true end was never recorded, and that is when the TTL ends one (to within a sweep) -- exact enough
+for an expired one, later than the real end for one used or cancelled earlier, so a judgement of
+such old rows may see them hold their CP for longer than they did. An active one stays NULL. The
+stop columns stay NULL: an earlier Central had no ``stopping`` sessions (it closed them at once)."""
 
 INDEXES = """
 -- The telemetry-timeout sweep: only active sessions are indexed, by when they were last heard of.
 CREATE INDEX IF NOT EXISTS sessions_silence ON sessions(last_telemetry) WHERE status='active';
 -- Pruning closed sessions (oldest first) without a scan; costs an entry only once a session closes.
 CREATE INDEX IF NOT EXISTS sessions_closed ON sessions(ended_at) WHERE status='closed';
+-- The stop-grace sweep: only sessions Central stopped and still waits for, by when it asked.
+CREATE INDEX IF NOT EXISTS sessions_stopping ON sessions(stop_requested_at) WHERE status='stopping';
 """
 """Indexes on upgraded columns: created after ``upgrade`` added them."""
 
@@ -120,6 +135,8 @@ class Reservation:
     created_at: float
     expires_at: float
     status: str
+    ended_at: float | None = None
+    """When it left ``active`` (``Store.set_reservation_status``); None while it is active."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +149,12 @@ class Session:
     started_at: float
     kwh: float
     status: str
+    """``active``, ``stopping`` (Central sent ``StopSupply`` and waits for the engine's final
+    reading before it bills), or ``closed`` (its ticket exists)."""
+    stop_reason: str | None = None
+    """Why Central stopped it (the reason of its ticket); None if Central never stopped it."""
+    stop_requested_at: float | None = None
+    """When Central sent its ``StopSupply`` (the stop grace counts from there); None if it never did."""
 
 
 @dataclass(frozen=True)

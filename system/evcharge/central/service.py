@@ -36,6 +36,13 @@ has a single writer (WAL checkpoints run on a thread of their own but write no d
 ticks Central publishes into ``monitor-events`` and consumes back (``hearing.py``), so a Central
 restart or a Central-side network cut never marks a CP disconnected for heartbeats Central did not
 hear yet; the ticks are filtered out here, before the processor.
+
+Failpoints (``evcharge.failpoints``, armed through the file named by ``EVCHARGE_FAILPOINTS``; unset
+in production, where they cost nothing) let a harness freeze Central at an exact step of a
+non-empty batch and SIGKILL it there: ``central.db-committed`` once the batch's transaction has
+committed (its replies handed to the producer) and before its offsets are committed, and
+``central.offsets-committed`` right after the asynchronous offset commit was issued, before the
+next poll. Sweeps and empty polls pass neither.
 """
 
 from __future__ import annotations
@@ -55,8 +62,10 @@ from evcharge.central.hearing import HeardClock
 from evcharge.central.processor import Processor, undeliverable
 from evcharge.central.store import Store
 from evcharge.config import KafkaSettings
+from evcharge.failpoints import failpoint
 from evcharge.kafka import MAX_REQUEST_SIZE, PendingSend, ResilientConsumer, ResilientProducer, record_fits
 from evcharge.messages import Topics
+from evcharge.wire import DEDUP_RETENTION_S
 
 log = logging.getLogger("evcharge.central")
 
@@ -67,7 +76,10 @@ class LoopConfig:
     poll_timeout: float = 0.1
     sweep_interval: float = 0.5
     tick_interval: float = 0.5
-    processed_retention: float = 24 * 3600.0
+    processed_retention: float = DEDUP_RETENTION_S
+    """How long ``processed`` keeps a message id: derived from the wire's timestamp window (max age +
+    future skew + a margin, see ``wire.DEDUP_RETENTION_S``), because a redelivered record the window
+    still accepts must find its id here or it would be applied twice."""
     history_retention: float = 24 * 3600.0
     """Finished reservations and closed sessions older than this are pruned (tickets are kept)."""
     max_unacked: int = 10_000
@@ -129,8 +141,10 @@ class Central:
                     outgoing = self.processor.process(record.value, now, record.topic, record.partition, record.offset)
                     if outgoing:
                         items.extend(self._queue(outgoing))
+            failpoint("central.db-committed")  # effects and replies durable, offsets not committed
             self.handled += len(inputs)
             self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
+            failpoint("central.offsets-committed")  # issued (async: the broker may not have it yet)
             self._wait_below(self.loop.max_unacked)
         self._sweep_if_due()
 

@@ -31,7 +31,14 @@ __all__ = ["PRUNE_BATCH", "Cp", "OutboxRow", "Reservation", "Session", "Store", 
 PRUNE_BATCH = 10_000
 """At most this many rows of a table are deleted per prune (see ``Store.prune_processed``)."""
 
-SESSION_COLUMNS = "session_id, reservation_id, driver_id, cp_id, price_eur_kwh, started_at, kwh, status"
+RESERVATION_COLUMNS = (
+    "reservation_id, request_id, driver_id, cp_id, duration_s, created_at, expires_at, status, ended_at"
+)
+"""Named, not ``*``: the row type must not depend on the order the columns were added in."""
+SESSION_COLUMNS = (
+    "session_id, reservation_id, driver_id, cp_id, price_eur_kwh, started_at, kwh, status,"
+    " stop_reason, stop_requested_at"
+)
 
 
 class Store:
@@ -97,12 +104,14 @@ class Store:
         """Forget up to ``limit`` reservations and ``limit`` sessions that ended before ``older_than``.
 
         Both grow by a row per charge and are only Central's working state once finished (the ticket
-        keeps what was billed). A used reservation whose session is still active is kept: a retried
-        ``charging_started`` for it must still find it. Bounded like ``prune_processed``."""
+        keeps what was billed). A used reservation whose session is not closed yet (active, or
+        stopping: no ticket yet) is kept: a retried ``charging_started`` for it must still find it.
+        Bounded like ``prune_processed``."""
         reservations = self.conn.execute(
             "DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM reservations r"
             " WHERE status IN ('used', 'released') AND expires_at < ? AND NOT EXISTS"
-            " (SELECT 1 FROM sessions s WHERE s.reservation_id=r.reservation_id AND s.status='active') LIMIT ?)",
+            " (SELECT 1 FROM sessions s WHERE s.reservation_id=r.reservation_id"
+            " AND s.status IN ('active', 'stopping')) LIMIT ?)",
             (older_than, limit),
         ).rowcount
         sessions = self.conn.execute(
@@ -151,7 +160,13 @@ class Store:
         return cp.state, after
 
     def first_available_cp(self) -> str | None:
-        row = self.conn.execute("SELECT cp_id FROM cps WHERE state='available' ORDER BY cp_id LIMIT 1").fetchone()
+        """The first available CP that has no ``stopping`` session: a CP is available again as soon as
+        Central stopped its session (a telemetry timeout finishes it, a fault may clear at once), but
+        its engine may still be supplying until the stop reaches it, so nobody is given it yet."""
+        row = self.conn.execute(
+            "SELECT cp_id FROM cps c WHERE state='available' AND NOT EXISTS"
+            " (SELECT 1 FROM sessions s WHERE s.cp_id=c.cp_id AND s.status='stopping') ORDER BY cp_id LIMIT 1"
+        ).fetchone()
         return row[0] if row else None
 
     def stale_cps(self, before: float) -> list[str]:
@@ -170,11 +185,12 @@ class Store:
         self.conn.execute("INSERT OR IGNORE INTO drivers VALUES (?, ?)", (driver_id, now))
 
     def driver_busy(self, driver_id: str) -> bool:
-        """True if the driver holds an active reservation or an active session."""
+        """True if the driver holds an active reservation, or a session without a ticket yet (active,
+        or stopping: its charge is still going on, as far as the driver knows, until the ticket)."""
         return (
             self.conn.execute(
                 "SELECT 1 FROM reservations WHERE driver_id=? AND status='active' "
-                "UNION ALL SELECT 1 FROM sessions WHERE driver_id=? AND status='active' LIMIT 1",
+                "UNION ALL SELECT 1 FROM sessions WHERE driver_id=? AND status IN ('active', 'stopping') LIMIT 1",
                 (driver_id, driver_id),
             ).fetchone()
             is not None
@@ -182,7 +198,7 @@ class Store:
 
     def add_reservation(self, r: Reservation) -> None:
         self.conn.execute(
-            "INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO reservations ({RESERVATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 r.reservation_id,
                 r.request_id,
@@ -192,30 +208,44 @@ class Store:
                 r.created_at,
                 r.expires_at,
                 r.status,
+                r.ended_at,
             ),
         )
 
     def reservation(self, reservation_id: str) -> Reservation | None:
-        row = self.conn.execute("SELECT * FROM reservations WHERE reservation_id=?", (reservation_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE reservation_id=?", (reservation_id,)
+        ).fetchone()
         return Reservation(*row) if row else None
 
     def active_reservation_for_cp(self, cp_id: str) -> Reservation | None:
-        row = self.conn.execute("SELECT * FROM reservations WHERE cp_id=? AND status='active'", (cp_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE cp_id=? AND status='active'", (cp_id,)
+        ).fetchone()
         return Reservation(*row) if row else None
 
-    def set_reservation_status(self, reservation_id: str, status: str) -> None:
-        self.conn.execute("UPDATE reservations SET status=? WHERE reservation_id=?", (status, reservation_id))
+    def set_reservation_status(self, reservation_id: str, status: str, now: float) -> None:
+        """Set the status; leaving ``active`` records ``ended_at = now``, once (a later change keeps it).
+
+        Why ``ended_at``: a reservation holds its CP from ``created_at`` until it is used (the
+        session holds it then) or released, and whoever judges that no CP was ever held by two
+        parties at once needs both ends of every hold."""
+        self.conn.execute(
+            "UPDATE reservations SET ended_at=CASE WHEN status='active' AND ?!='active' THEN ? ELSE ended_at END,"
+            " status=? WHERE reservation_id=?",
+            (status, now, status, reservation_id),
+        )
 
     def expired_reservations(self, now: float) -> list[Reservation]:
         rows = self.conn.execute(
-            "SELECT * FROM reservations WHERE status='active' AND expires_at <= ?", (now,)
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE status='active' AND expires_at <= ?", (now,)
         ).fetchall()
         return [Reservation(*r) for r in rows]
 
     def add_session(self, s: Session) -> None:
         """Insert a session; it counts as last heard of at its start (see ``silent_sessions``)."""
         self.conn.execute(
-            f"INSERT INTO sessions ({SESSION_COLUMNS}, last_telemetry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO sessions ({SESSION_COLUMNS}, last_telemetry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 s.session_id,
                 s.reservation_id,
@@ -225,6 +255,8 @@ class Store:
                 s.started_at,
                 s.kwh,
                 s.status,
+                s.stop_reason,
+                s.stop_requested_at,
                 s.started_at,
             ),
         )
@@ -241,6 +273,29 @@ class Store:
 
     def active_session_for_cp(self, cp_id: str) -> Session | None:
         return self._session_where("cp_id=? AND status='active'", cp_id)
+
+    def stopping_session_for_cp(self, cp_id: str) -> Session | None:
+        """The session Central stopped on ``cp_id`` and still waits for (at most one: its CP is
+        granted to nobody until it closes)."""
+        return self._session_where("cp_id=? AND status='stopping'", cp_id)
+
+    def request_stop(self, session_id: str, reason: str, now: float) -> None:
+        """Mark an active session ``stopping``: Central sent ``StopSupply`` at ``now`` for ``reason``
+        and bills once the engine's final reading arrives (or the stop grace is over)."""
+        self.conn.execute(
+            "UPDATE sessions SET status='stopping', stop_reason=?, stop_requested_at=?"
+            " WHERE session_id=? AND status='active'",
+            (reason, now, session_id),
+        )
+
+    def stopping_sessions(self, before: float) -> list[Session]:
+        """Sessions Central asked to stop before ``before`` and still has no final reading for."""
+        rows = self.conn.execute(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE status='stopping' AND stop_requested_at < ?"
+            " ORDER BY stop_requested_at",
+            (before,),
+        )
+        return [Session(*r) for r in rows]
 
     def update_session_energy(self, session_id: str, kwh: float, now: float) -> None:
         """Record a telemetry reading consumed at ``now`` (energy never goes down: readings may be

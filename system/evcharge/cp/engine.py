@@ -12,6 +12,12 @@ completion with reason ``engine_fault``; the monitor reports the KO to Central o
 Every loop runs supervised (``supervise.py``). While the inbox or the meter is down the health port
 answers ``KO`` like a forced KO: the monitor reports ``fault`` and Central offers the CP to nobody,
 instead of booking a CP that cannot hear ``start_supply`` (it used to "charge" 0 kWh).
+
+A session is supplied at most once: its id is recorded when the engine accepts its start (under the
+lock, before any energy flows) and a start for a recorded session is ignored. In memory by default;
+with ``EngineConfig.state`` (``--state PATH``, env ``EVCHARGE_CP_STATE``) in a SQLite file
+(``supplied.py``), so a restarted engine that reads its commands again (offsets rewound, or killed
+before committing them) does not supply a session Central has long closed.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from evcharge.config import KafkaSettings
 from evcharge.cp.health import HealthServer
 from evcharge.cp.meter import Supply
+from evcharge.cp.supplied import SuppliedSessions
 from evcharge.inbox import Inbox, RecentIds
 from evcharge.kafka import ResilientProducer
 from evcharge.logs import bound
@@ -43,6 +51,14 @@ from evcharge.supervise import Supervised, down
 log = logging.getLogger("evcharge.engine")
 
 
+class SessionLedger(Protocol):
+    """What the engine needs of its record of supplied sessions (``RecentIds``, ``SuppliedSessions``)."""
+
+    def add(self, session_id: str) -> bool:
+        """Record ``session_id``; False if it was recorded already."""
+        ...
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     cp_id: str
@@ -51,6 +67,8 @@ class EngineConfig:
     power_kw: float = 22.0
     telemetry_period: float = 1.0
     default_duration: float = 10.0
+    state: str | None = None
+    """SQLite file remembering the sessions supplied, across restarts (None: in memory only)."""
 
 
 class Engine:
@@ -58,6 +76,9 @@ class Engine:
         self.config = config
         self.kafka = kafka
         self.source = f"engine:{config.cp_id}"
+        # Sessions already supplied: a redelivered start is ignored. Opened first: a bad ``state``
+        # path fails before any port is bound.
+        self._finished: SessionLedger = SuppliedSessions(config.state) if config.state else RecentIds(1000)
         self.producer = producer or ResilientProducer(kafka, self.source)
         self.inbox = Inbox(
             kafka,
@@ -75,7 +96,6 @@ class Engine:
         self.meter = Supervised("meter", self._meter, self.stopping)
         self._lock = threading.Lock()
         self.supply: Supply | None = None
-        self._finished = RecentIds(1000)  # sessions already supplied: a redelivered start is ignored
 
     # -- lifecycle -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -86,6 +106,12 @@ class Engine:
         self.inbox.stop()
         self.health.close()
         self.producer.close()
+        self.close_state()
+
+    def close_state(self) -> None:
+        """Close the supplied-sessions file, if any (every id in it is committed already)."""
+        if isinstance(self._finished, SuppliedSessions):
+            self._finished.close()
 
     def _meter(self) -> None:
         while not self.stopping.wait(self._until_next_tick(time.monotonic())):
@@ -108,8 +134,11 @@ class Engine:
 
     def start_supply(self, cmd: StartSupply, cause: Message | None = None) -> None:
         with self._lock, bound(session_id=cmd.session_id, driver_id=cmd.driver_id):
-            if self.supply is not None or not self._finished.add(cmd.session_id):
-                log.info("start_supply ignored: already supplying or already supplied this session")
+            if self.supply is not None:
+                log.info("start_supply ignored: already supplying", extra={"supplying": self.supply.session_id})
+                return
+            if not self._finished.add(cmd.session_id):  # recorded before any energy flows
+                log.info("start_supply ignored: this session was supplied already")
                 return
             if self.ko.is_set():
                 self._send(

@@ -36,10 +36,21 @@ class MonitorConfig:
     period: float = 1.0
 
 
-def engine_health(host: str, port: int, timeout: float) -> tuple[bool, str]:
-    """(ok, detail) from one PING; an unreachable engine is not OK."""
+def engine_health(host: str, port: int, timeout: float, confirm: float | None = None) -> tuple[bool, str]:
+    """(ok, detail) from one PING; an unreachable engine is not OK.
+
+    A PING that only *timed out* is asked once more, with ``confirm`` seconds to answer, before it
+    counts as KO: a live engine can miss a quarter-second answer (its process busy for a moment, as
+    when its Kafka client reconnects after a broker pause), and a single missed answer used to mark
+    the CP ``fault`` and cancel the reservation of whoever had just been given it. A refused
+    connection (no engine) or an explicit ``KO`` is reported at once.
+    """
     try:
         answer = ask(host, port, "PING", timeout)
+    except TimeoutError as exc:
+        if confirm is None:
+            return False, f"engine unreachable: {exc}"
+        return engine_health(host, port, confirm)
     except OSError as exc:
         return False, f"engine unreachable: {exc}"
     return answer == "OK", f"engine answered {answer!r}"
@@ -81,7 +92,9 @@ class Monitor:
 
     def beat(self) -> bool:
         """Ask the engine and send one heartbeat saying what it answered; returns whether it is OK."""
-        ok, detail = engine_health(self.config.engine_host, self.config.engine_port, self.config.period / 2)
+        ok, detail = engine_health(
+            self.config.engine_host, self.config.engine_port, self.config.period / 2, confirm=self.config.period
+        )
         if ok != self._last_ok:
             log.log(
                 logging.INFO if ok else logging.WARNING,

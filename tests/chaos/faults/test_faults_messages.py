@@ -84,3 +84,19 @@ def test_a_kind_that_needs_a_real_record_says_how_to_give_one(infra, topic, topi
         ctx.make_fault("inject-duplicate", "readings").apply()
     with pytest.raises(FaultSpecError, match="the target must be a topic name"):
         ctx.make_fault("inject-nested", "not a topic!")
+
+
+def test_a_resent_record_is_the_latest_one_under_a_new_id_and_time(infra, bootstrap, topic, topic_prefix) -> None:
+    records.write(bootstrap, topic, [json.dumps(SAMPLE).encode()], partitions=[0])
+    fault = FaultContext(infra, topic_prefix=topic_prefix).make_fault("inject-resent", "readings")
+    with applied(fault):
+        pass
+    first = fault.evidence()["injected"][0]  # one per partition
+    assert first["expect"] == "ignored" and first["note"].startswith("the latest record resent as ")
+    stored = {(r.partition, r.offset): json.loads(r.value or b"{}") for r in records.read_all(bootstrap, topic)}
+    resent = stored[(first["partition"], first["offset"])]
+    assert resent["message_id"] != SAMPLE["message_id"] and resent["timestamp"] > SAMPLE["timestamp"]
+    assert resent["payload"] == SAMPLE["payload"] and resent["type"] == SAMPLE["type"], "the same message, new envelope"
+    wrong = FaultContext(infra, topic_prefix=topic_prefix).make_fault("inject-resent", "readings", {"id_field": "nope"})
+    with pytest.raises(FaultError, match="no field 'nope'"), applied(wrong):
+        pass

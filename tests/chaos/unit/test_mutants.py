@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from chaos.mutants import matrix
 from chaos.mutants.patches import MutantError, discover, load
 from chaos.mutants.runner import Outcome, read_figures, run_suite
+from chaos.report.mutation import add_mutation_result
 
 PATCH = """# mutant: {title}
 # rule: {rule}
@@ -86,3 +88,41 @@ def test_rules_come_from_the_scenarios_figures_and_the_matrix_scores_them(tmp_pa
     assert "naive-decoding" in table and "1 of 1 mutants killed by their own rule" in table
     saved = json.loads(matrix.write([outcome], tmp_path / "m.json").read_text())
     assert saved["score"]["killed_by_their_rule"] == 1 and saved["mutants"][0]["verdict"] == "killed by its rule"
+
+
+SLOW_SUITE = '''import json, time
+from calc import add
+
+
+def test_breaks_the_rule(request):
+    figures = request.config.getoption("--chaos-figures")
+    if add(2, 3) != 5:
+        with open(figures, "a") as out:
+            out.write(json.dumps({"scenario": "sums scenario", "ok": False, "failed": ["sums"]}) + "\\n")
+
+
+def test_slow_rest_of_the_suite():
+    time.sleep(600)
+'''
+
+
+def test_a_run_stops_once_the_mutants_own_rule_broke(project: Path, tmp_path: Path) -> None:
+    (project / "test_calc.py").write_text(SLOW_SUITE)
+    mutant = load(write_patch(tmp_path / "mutants", "subtracts", "a - b"))
+    started = time.monotonic()
+    outcome = run_suite(project, ["test_calc.py"], mutant, 300, lambda _: None)
+    assert outcome.stopped_early and outcome.by_its_rule and outcome.verdict == "killed by its rule"
+    assert outcome.scenarios == {"sums scenario": ["sums"]}
+    assert time.monotonic() - started < 120, "the ten-minute test was not waited for"
+
+
+def test_the_mutation_score_becomes_a_report_result(tmp_path: Path) -> None:
+    outcomes = [Outcome("subtracts", "sums", rules=["sums"]), Outcome("comment-only", "sums")]
+    matrix_path = matrix.write(outcomes, tmp_path / "mutants.json")
+    written = add_mutation_result(tmp_path / "results", matrix_path)
+    assert written is not None
+    result = json.loads(written.read_text())
+    assert result["name"] == "Mutation score: 1 of 2 mutants killed by their own rule"
+    assert result["status"] == "failed" and [s["status"] for s in result["steps"]] == ["passed", "failed"]
+    assert (tmp_path / "results" / result["attachments"][0]["source"]).exists()
+    assert add_mutation_result(tmp_path / "results", tmp_path / "none.json") is None

@@ -22,10 +22,11 @@ class CentralHarness:
 
     def __init__(
         self, path: str = ":memory:", ttl: float = 10.0, heartbeat_timeout: float = 5.0,
-        registered: frozenset[str] | None = None,
+        registered: frozenset[str] | None = None, stop_grace: float = 5.0,
     ) -> None:
         self.store = Store(path)
-        self.processor = Processor(self.store, CentralConfig(0.4, ttl, heartbeat_timeout, registered_cps=registered))
+        config = CentralConfig(0.4, ttl, heartbeat_timeout, registered_cps=registered, stop_grace=stop_grace)
+        self.processor = Processor(self.store, config)
         self.now = 1000.0
 
     def send_message(self, message: Message) -> list[Outgoing]:
@@ -67,8 +68,13 @@ class CentralHarness:
         replies = self.send(ChargingStarted(reservation_id=auth.reservation_id, driver_id=driver, cp_id=auth.cp_id))
         return replies[0].message.body.session_id
 
-    def complete(self, cp_id: str, session_id: str, kwh: float = 10.0) -> list[Outgoing]:
-        return self.send(ChargingCompleted(cp_id=cp_id, session_id=session_id, kwh=kwh, duration_s=60))
+    def complete(self, cp_id: str, session_id: str, kwh: float = 10.0, reason: str = "completed") -> list[Outgoing]:
+        return self.send(ChargingCompleted(cp_id=cp_id, session_id=session_id, kwh=kwh, duration_s=60, reason=reason))
+
+    def status(self, session_id: str) -> str:
+        session = self.store.session(session_id)
+        assert session is not None
+        return session.status
 
 
 def types(replies: list[Outgoing]) -> list[str]:

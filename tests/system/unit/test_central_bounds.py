@@ -1,4 +1,4 @@
-"""Bounded states and bounded tables: a session whose engine falls silent is closed and billed; the
+"""Bounded states and bounded tables: a session whose engine falls silent is stopped and billed; the
 CP list reply stays small however many CPs registered; finished history is pruned, tickets kept."""
 
 from __future__ import annotations
@@ -37,34 +37,46 @@ def live_monitor(c: CentralHarness, seconds: float, telemetry: str | None = None
     return sent
 
 
-def test_a_session_without_telemetry_is_closed_with_a_ticket_for_what_was_metered():
+def test_a_session_without_telemetry_is_stopped_and_billed_what_was_metered_once_the_engine_is_silent():
+    """The stop goes out at the timeout; with no final reading either, the stop grace bills the last."""
     c, session = charging()
     c.send(Telemetry(cp_id="CP_001", session_id=session, kw=22, kwh=1.25, eur=0.5))
     assert live_monitor(c, TIMEOUT - 1) == []  # not yet
     c.now += 1.5
     c.send(Heartbeat(cp_id="CP_001", engine_ok=True))
-    replies = c.sweep()
-    assert types(replies) == ["stop_supply", "ticket"]
-    stop, ticket = (r.message.body for r in replies)
-    assert stop.reason == ticket.reason == TELEMETRY_TIMEOUT_REASON  # type: ignore[attr-defined]
+    (stop,) = c.sweep()
+    assert stop.message.type == "stop_supply" and stop.key == "CP_001"
+    assert stop.message.body.reason == TELEMETRY_TIMEOUT_REASON  # type: ignore[attr-defined]
+    assert c.state("CP_001") == CpState.AVAILABLE and c.store.active_session_for_cp("CP_001") is None
+    assert c.status(session) == "stopping" and c.store.ticket_count(session) == 0
+    assert live_monitor(c, 5) == []  # the stop grace: the engine may still answer
+    c.now += 1
+    c.send(Heartbeat(cp_id="CP_001", engine_ok=True))
+    (reply,) = c.sweep()
+    ticket = reply.message.body
+    assert reply.message.type == "ticket" and reply.key == "D1"
+    assert ticket.reason == TELEMETRY_TIMEOUT_REASON  # type: ignore[attr-defined]
     assert ticket.kwh == 1.25 and ticket.session_id == session  # type: ignore[attr-defined]
-    assert replies[0].key == "CP_001" and replies[1].key == "D1"
-    assert c.state("CP_001") == CpState.AVAILABLE
-    assert c.store.ticket_count(session) == 1 and c.store.active_session_for_cp("CP_001") is None
+    assert ticket.duration_s == TIMEOUT + 0.5  # type: ignore[attr-defined]  # until the stop, not the grace
+    assert c.store.ticket_count(session) == 1 and c.status(session) == "closed"
 
 
-def test_telemetry_keeps_a_long_session_open_and_a_late_completion_changes_nothing():
+def test_telemetry_keeps_a_long_session_open_and_a_late_completion_bills_the_engines_reading():
     c, session = charging(telemetry_timeout=5.0)
     assert live_monitor(c, 20, telemetry=session) == []
     assert c.state("CP_001") == CpState.CHARGING
-    assert live_monitor(c, 6) == ["stop_supply", "ticket"]
-    assert types(c.complete("CP_001", session, kwh=9.0)) == []  # the engine's own completion, late
-    assert c.store.ticket_count(session) == 1
+    assert live_monitor(c, 6) == ["stop_supply"]
+    (ticket,) = c.complete("CP_001", session, kwh=9.0, reason="stopped_by_telemetry_timeout")
+    assert ticket.message.type == "ticket" and ticket.message.body.kwh == 9.0  # type: ignore[attr-defined]
+    assert ticket.message.body.reason == TELEMETRY_TIMEOUT_REASON  # type: ignore[attr-defined]
+    assert c.state("CP_001") == CpState.AVAILABLE
+    assert live_monitor(c, 10) == [] and c.store.ticket_count(session) == 1
 
 
 def test_a_session_that_never_sent_telemetry_times_out_from_its_start():
     c, session = charging(telemetry_timeout=5.0)
-    assert live_monitor(c, 6) == ["stop_supply", "ticket"]
+    assert live_monitor(c, 6) == ["stop_supply"]
+    assert live_monitor(c, 6) == ["ticket"]
     assert c.store.session(session).kwh == 0.0  # type: ignore[union-attr]
 
 
@@ -86,16 +98,19 @@ def test_after_a_gap_in_centrals_hearing_a_session_gets_a_whole_timeout_again():
         handlers = c.processor.handlers
         assert handlers.sweep(c.now, c.now, heard_since=c.now - 1) == []  # hearing again for 1 s only
         assert handlers.sweep(c.now, c.now, heard_since=c.now - TIMEOUT + 1) == []
-        assert types(handlers.sweep(c.now, c.now, heard_since=c.now - TIMEOUT - 1)) == ["stop_supply", "ticket"]
-    assert c.store.ticket_count(session) == 1
+        assert types(handlers.sweep(c.now, c.now, heard_since=c.now - TIMEOUT - 1)) == ["stop_supply"]
+    assert c.status(session) == "stopping"
 
 
 def test_a_silent_monitor_disconnects_the_cp_first_with_that_reason():
     c, _session = charging(telemetry_timeout=5.0)
     c.now += 60
-    replies = c.sweep()
-    assert types(replies) == ["stop_supply", "ticket"]
-    assert replies[1].message.body.reason == "cp_disconnected"  # type: ignore[attr-defined]
+    (stop,) = c.sweep()
+    assert stop.message.type == "stop_supply"
+    assert stop.message.body.reason == "cp_disconnected"  # type: ignore[attr-defined]
+    c.now += 6
+    (ticket,) = c.sweep()
+    assert ticket.message.body.reason == "cp_disconnected"  # type: ignore[attr-defined]
 
 
 def cp_list(c: CentralHarness) -> CpList:

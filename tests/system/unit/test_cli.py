@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -64,3 +65,51 @@ def test_status_without_database(tmp_path, capsys):
 def test_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "evcharge.cli", "--help"], capture_output=True, text=True, check=True)
     assert "central" in out.stdout
+
+
+def test_the_engine_state_file_is_a_flag_with_an_environment_fallback(monkeypatch):
+    assert build_parser().parse_args(["cp"]).state == ""  # default: in memory only
+    monkeypatch.setenv("EVCHARGE_CP_STATE", "/var/lib/cp.db")
+    assert build_parser().parse_args(["cp"]).state == "/var/lib/cp.db"
+    assert build_parser().parse_args(["cp", "--state", "here.db"]).state == "here.db"
+
+
+def test_an_engine_state_file_that_cannot_be_opened_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from evcharge import logs
+
+    monkeypatch.setattr(logs, "setup", lambda *_a, **_k: None)  # keep pytest's log handlers
+    bad = tmp_path / "no-such-dir" / "cp.db"
+    assert main(["cp", "--state", str(bad), "--health-port", "0"]) == 2
+    assert "cannot open --state" in capsys.readouterr().err
+
+
+def test_the_stop_grace_is_a_central_flag_with_an_environment_fallback(monkeypatch):
+    assert build_parser().parse_args(["central"]).stop_grace == 5.0
+    monkeypatch.setenv("EVCHARGE_STOP_GRACE", "2.5")
+    assert build_parser().parse_args(["central"]).stop_grace == 2.5
+    assert build_parser().parse_args(["central", "--stop-grace", "8"]).stop_grace == 8.0
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["central", "--stop-grace", "0"])
+
+
+def test_central_is_given_the_stop_grace(tmp_path, monkeypatch):
+    """The flag reaches ``CentralConfig`` (Central itself replaced: no Kafka here)."""
+    from evcharge import logs, runners
+    from evcharge.central import service
+
+    seen = []
+
+    class FakeCentral:
+        def __init__(self, store, kafka, config, loop):  # type: ignore[no-untyped-def]
+            seen.append(config)
+            self.stopping = threading.Event()
+            store.close()
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(logs, "setup", lambda *_a, **_k: None)
+    monkeypatch.setattr(service, "Central", FakeCentral)
+    monkeypatch.setattr(runners, "_on_signal", lambda *_events: None)  # keep pytest's own handlers
+    assert main(["central", "--db", str(tmp_path / "c.db"), "--stop-grace", "7.5", "--telemetry-timeout", "9"]) == 0
+    assert (seen[0].stop_grace, seen[0].telemetry_timeout) == (7.5, 9.0)

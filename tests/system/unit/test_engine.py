@@ -74,3 +74,44 @@ def test_the_engine_wakes_when_a_supply_is_due_not_a_telemetry_period_later(engi
     assert engine._until_next_tick(t0 + period * 3) == 0.0  # overdue: tick at once
     engine.tick(t0 + period * 2.5)
     assert engine.supply is None
+
+
+def test_a_restarted_engine_with_state_ignores_a_session_it_supplied_before(tmp_path, caplog):
+    """Two engines over one ``--state`` file, as a CP before and after a restart that re-reads its
+    commands: the second never supplies the first's session again, but supplies a new one."""
+    caplog.set_level("INFO", logger="evcharge.engine")
+    broker = FakeBroker()
+    state = str(tmp_path / "supplied.db")
+    engines = []
+    for _ in range(2):
+        config = EngineConfig("CP_001", health_port=0, state=state)
+        engines.append(Engine(config, FAST, producer=fake_producer(broker)))
+    first, second = engines
+    try:
+        start(first, "s1")
+        assert first.supply is not None and first.supply.session_id == "s1"
+        first.close_state()  # the first process is gone; its record is in the file
+        start(second, "s1")  # redelivered after the restart
+        assert second.supply is None
+        assert "start_supply ignored: this session was supplied already" in caplog.messages
+        start(second, "s2")
+        assert second.supply is not None and second.supply.session_id == "s2"
+    finally:
+        for engine in engines:
+            engine.health.close()
+            engine.producer.close(drain_timeout=0)
+        second.close_state()
+
+
+def test_without_state_a_new_engine_remembers_nothing(tmp_path):
+    """The in-memory default: a fresh engine supplies a session an earlier one supplied."""
+    broker = FakeBroker()
+    engines = [Engine(EngineConfig("CP_001", health_port=0), FAST, producer=fake_producer(broker)) for _ in range(2)]
+    try:
+        for engine in engines:
+            start(engine, "s1")
+            assert engine.supply is not None
+    finally:
+        for engine in engines:
+            engine.health.close()
+            engine.producer.close(drain_timeout=0)

@@ -2,7 +2,8 @@
 
 Whatever arrives, Central must not raise, must answer bad input only with dead letters, and must
 keep its invariants: at most one active reservation or session per CP, and a CP's state agrees
-with what it holds. The driver and the engine must not raise either.
+with what it holds; a CP with a session Central is stopping holds nothing else (it is granted to
+nobody until the session's ticket). The driver and the engine must not raise either.
 """
 
 import json
@@ -82,7 +83,11 @@ def check_invariants(c: CentralHarness) -> None:
         sessions = conn.execute(
             "SELECT COUNT(*) FROM sessions WHERE cp_id=? AND status='active'", (cp.cp_id,)
         ).fetchone()[0]
+        stopping = conn.execute(
+            "SELECT COUNT(*) FROM sessions WHERE cp_id=? AND status='stopping'", (cp.cp_id,)
+        ).fetchone()[0]
         assert reservations <= 1 and sessions <= 1 and reservations + sessions <= 1
+        assert stopping <= 1 and (stopping == 0 or reservations + sessions == 0), cp
         assert (cp.state == CpState.RESERVED) == (reservations == 1), cp
         assert (cp.state == CpState.CHARGING) == (sessions == 1), cp
     tickets = conn.execute("SELECT COUNT(*), COUNT(DISTINCT session_id) FROM tickets").fetchone()

@@ -1,0 +1,73 @@
+"""No acknowledged message is lost: whatever a component sent and Kafka acknowledged takes effect.
+
+kafkatest's "acked is a subset of consumed", applied to effects rather than to reads: a message in
+a topic's log (a fact, see ``chaos.core.facts``) was acknowledged, so its consumer must show it
+took effect, or answer it, within ``reflection_within`` seconds. ``reflections`` says, per event
+type, which field is its key and which events reflect it (``{"start_sent": {"key": "reservation",
+"by": ["acquired", "start_denied"]}}``). A reflection may come before its message (an effect
+already caused another way, e.g. a session closed before the late completion arrived); one missing
+only counts once the bound has passed by the end of the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chaos.checks.base import Judge, Verdict, secs
+from chaos.checks.params import InvariantSpec
+from chaos.checks.registry import register
+from chaos.checks.views import markers, missing_evidence
+from chaos.core.history import History
+
+
+@register
+class NoLostAcknowledged:
+    name = "no-lost-acknowledged"
+
+    def check(self, history: History, params: InvariantSpec) -> list[Verdict]:
+        judge = Judge(self.name, history, params)
+        if not params.reflections:
+            return [judge.passed("no acknowledged messages to follow; nothing to check")]
+        missing = missing_evidence(history, "facts")
+        if missing:
+            return [judge.failed(f"the acknowledged messages could not be read ({missing})", None, history.end,
+                                 when="at")]
+        bound = params.reflection_within
+        failures: list[Verdict] = []
+        followed = young = 0
+        for event, rule in sorted(params.reflections.items()):
+            key, by = self.rule(event, rule)
+            reflected: dict[str, float] = {}
+            for marker in markers(history, by, ()):
+                value = marker.get(key)
+                if value is not None:
+                    reflected[str(value)] = min(marker.t, reflected.get(str(value), marker.t))
+            for marker in markers(history, [event], ()):
+                value = marker.get(key)
+                if value is None:
+                    continue
+                seen = reflected.get(str(value))
+                late = seen is not None and bound is not None and seen - marker.t > bound
+                if seen is None and bound is not None and history.end - marker.t <= bound:
+                    young += 1
+                    continue  # its bound has not passed yet
+                followed += 1
+                if seen is None or late:
+                    resource = marker.get("resource")
+                    what = (f"reflected only {seen - marker.t:.1f} s later" if seen is not None
+                            else f"never reflected by {' or '.join(by)}")
+                    limit = "" if bound is None else f" (bound {secs(bound)})"
+                    failures.append(judge.failed(
+                        f"acknowledged {event} {key}={value} {what}{limit}",
+                        None if resource is None else str(resource), marker.t, when="sent at"))
+        pending = f"; {young} more not reflected yet, within their bound at the end" if young else ""
+        return judge.verdicts(failures, f"{followed} acknowledged messages, each reflected"
+                                        + ("" if bound is None else f" within {secs(bound)}") + pending)
+
+    @staticmethod
+    def rule(event: str, rule: Mapping[str, Any]) -> tuple[str, list[str]]:
+        key, by = rule.get("key"), rule.get("by")
+        if not isinstance(key, str) or not isinstance(by, list | tuple) or not by:
+            raise ValueError(f"reflections[{event!r}] needs a 'key' field name and a non-empty 'by' list, got {rule!r}")
+        return key, [str(name) for name in by]
