@@ -23,17 +23,17 @@ from scenarios.flows import HOLD, cut_when_due, serve_and_check
 pytestmark = pytest.mark.chaos
 
 NEMESES = {
-    "precise kills": ScheduleBuilder().wait(2.0)
-    .fault("kill-at", "central", 0.5, {"point": "central.db-committed"}).wait(1.5)
-    .fault("kill-at", "central", 0.5, {"point": "central.offsets-committed"}).quiet(3.0),
-    "redelivery": ScheduleBuilder().wait(2.0)
-    .fault("rewind", "central", 0.5, {"records": 40}).wait(1.5)
-    .fault("rewind", "cp-CP_001", 0.5, {"records": 20}).quiet(3.0),
-    "sessions closed by central": ScheduleBuilder().wait(2.0)
-    .fault("link-down", "monitor", 5.0).quiet(3.0),
-    "repeated records": ScheduleBuilder().wait(2.0)
+    "precise kills and redelivery": ScheduleBuilder().wait(1.0)
+    .fault("kill-at", "central", 0.5, {"point": "central.db-committed"}).wait(1.0)
+    .fault("kill-at", "central", 0.5, {"point": "central.offsets-committed"}).wait(1.0)
+    .fault("rewind", "central", 0.5, {"records": 40}).wait(1.0)
+    .fault("rewind", "cp-CP_001", 0.5, {"records": 20}).quiet(2.0),
+    "sessions closed by central": ScheduleBuilder().wait(1.0)
+    .fault("link-down", "monitor", 5.0).quiet(2.0),
+    "repeated records": ScheduleBuilder().wait(1.0)
     .fault("inject-duplicate", "driver-requests", 1.0).wait(1.0)
-    .fault("inject-replay", "cp-events", 1.0).quiet(3.0),
+    .fault("inject-replay", "cp-events", 1.0).wait(0.5)
+    .fault("inject-resent", "cp-events", 1.0).quiet(2.0),
 }
 BUSY = [name for name in check_names() if name != "nothing-believed"]
 """Every check but nothing-believed, which holds only while nothing else goes on (the message-fault

@@ -113,7 +113,9 @@ def read_all(bootstrap: str, topic: str | Iterable[str], timeout: float = 10.0) 
 
     topics = [topic] if isinstance(topic, str) else list(topic)
     with _client("consumer", bootstrap, enable_auto_commit=False) as consumer:
-        assigned = [kafka.TopicPartition(name, p) for name in topics for p in _partitions(consumer, name, 3.0)]
+        existing = consumer.topics()  # a topic nobody wrote to does not exist: no need to wait for it
+        assigned = [kafka.TopicPartition(name, p) for name in topics if name in existing
+                    for p in _partitions(consumer, name, 3.0)]
         if not assigned:
             return []
         consumer.assign(assigned)

@@ -12,7 +12,9 @@ where they happened.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from chaos.core.history import History
 
@@ -30,21 +32,14 @@ def record_central(history: History, db: Path) -> None:
             clock = history.clock
             reservations = connection.execute(
                 "SELECT reservation_id, request_id, cp_id, driver_id, created_at, ended_at FROM reservations")
-            for reservation, request, cp, driver, created, ended in reservations.fetchall():
-                grant = {"reservation": reservation, "request": request, "resource": cp, "holder": driver,
-                         "grant": "reservation", "source": "central db"}
-                history.record("acquired", t=clock.at(created), **grant)
-                if ended is not None:
-                    history.record("released", t=clock.at(ended), **grant)
+            record_grants(history, "reservation", ("released",), (
+                ({"reservation": r, "request": q, "resource": cp, "holder": d}, start, end)
+                for r, q, cp, d, start, end in reservations.fetchall()))
             sessions = connection.execute(
                 "SELECT session_id, reservation_id, cp_id, driver_id, started_at, ended_at FROM sessions")
-            for session, reservation, cp, driver, started, ended in sessions.fetchall():
-                fields = {"session": session, "reservation": reservation, "resource": cp, "holder": driver,
-                          "grant": "session", "source": "central db"}
-                history.record("acquired", t=clock.at(started), **fields)
-                if ended is not None:
-                    history.record("released", t=clock.at(ended), **fields)
-                    history.record("session_end", t=clock.at(ended), **fields)
+            record_grants(history, "session", ("released", "session_end"), (
+                ({"session": s, "reservation": r, "resource": cp, "holder": d}, start, end)
+                for s, r, cp, d, start, end in sessions.fetchall()))
             tickets = connection.execute(
                 "SELECT t.ticket_id, t.session_id, t.cp_id, t.driver_id, t.kwh, t.price_eur, s.price_eur_kwh,"
                 " t.created_at FROM tickets t LEFT JOIN sessions s ON s.session_id = t.session_id")
@@ -55,3 +50,17 @@ def record_central(history: History, db: Path) -> None:
             connection.close()
     except sqlite3.Error as exc:
         history.note("could not read Central's database", error=str(exc))
+
+
+def record_grants(
+    history: History, grant: str, ended: tuple[str, ...],
+    rows: Iterable[tuple[dict[str, Any], float, float | None]],
+) -> None:
+    """Each grant (its fields, start, end) as ``acquired`` at its start and, once it ended, each of
+    ``ended`` at its end; tagged with what kind of ``grant`` it is and ``source: central db``."""
+    for fields, start, end in rows:
+        tagged = {**fields, "grant": grant, "source": "central db"}
+        history.record("acquired", t=history.clock.at(start), **tagged)
+        if end is not None:
+            for event in ended:
+                history.record(event, t=history.clock.at(end), **tagged)

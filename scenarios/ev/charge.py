@@ -30,8 +30,10 @@ POLL = 0.05
 class Charge:
     """One charge request, followed to its end; ``state`` is the driver's latest word on it."""
 
-    def __init__(self, client: DriverClient, cp_id: str | None, duration_s: float | None, f: str) -> None:
-        self.client, self.cp_id, self.duration_s, self.f = client, cp_id, duration_s, f
+    def __init__(
+        self, client: DriverClient, cp_id: str | None, duration_s: float | None, f: str, poll: float = POLL
+    ) -> None:
+        self.client, self.cp_id, self.duration_s, self.f, self.poll = client, cp_id, duration_s, f, poll
         self.history = client.scenario.history
         self.request_id: str | None = None
         self.invoked_t: float | None = None
@@ -86,7 +88,7 @@ class Charge:
                 last_error = f"HTTP {exc.code}"
             except (OSError, ValueError, KeyError) as exc:  # killed or paused by a fault, or a bad answer
                 last_error = f"{type(exc).__name__}: {exc}"
-            self.done.wait(POLL)
+            self.done.wait(self.poll)
 
     def _observe(self, snapshot: dict[str, Any]) -> None:
         self.snapshot = snapshot

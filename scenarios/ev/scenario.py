@@ -20,7 +20,7 @@ from chaos.faults.base import BaseFault
 from chaos.infra.service import Service
 from chaos.nemesis import Schedule
 from scenarios.ev.central_records import record_central
-from scenarios.ev.charge import Charge
+from scenarios.ev.charge import POLL, Charge
 from scenarios.ev.driver_api import DriverClient
 from scenarios.ev.parallel import in_parallel
 from scenarios.ev.views import record_driver_tickets, record_views
@@ -91,14 +91,16 @@ class EvScenario:
         return Path(self.scenario.system.values["db"])
 
     def charge(
-        self, driver: str = "D1", cp_id: str | None = None, duration_s: float | None = None, f: str = "charge"
+        self, driver: str = "D1", cp_id: str | None = None, duration_s: float | None = None, f: str = "charge",
+        poll: float = POLL,
     ) -> Charge:
         """Ask ``driver`` for a charge (a CP, or any); it is followed in the background until it ends.
 
         ``f`` names the operation in the history: a scenario that kills the driver on purpose gives
         its request another name, so the request rule does not judge a request whose client it killed.
+        ``poll``: seconds between two questions to the driver (a workload of many drivers asks less often).
         """
-        charge = Charge(self.drivers[driver], cp_id, duration_s, f).begin()
+        charge = Charge(self.drivers[driver], cp_id, duration_s, f, poll).begin()
         self.charges.append(charge)
         return charge
 
