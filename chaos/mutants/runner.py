@@ -122,13 +122,14 @@ def run_suite(
         with log.open("w") as out:
             process = subprocess.Popen(argv, cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        start_new_session=True)
-            finished = wait_suite(process, figures, watch, time.monotonic() + timeout)
-            if not finished and watch is not None and watch in rules_in(figures):
+            finished, judged = wait_suite(process, figures, watch, time.monotonic() + timeout)
+            if not finished and judged is not None:
                 outcome.stopped_early = True
             elif not finished:
                 outcome.error = f"the suite took longer than {timeout:.0f} s"
-        read_junit(junit, outcome)
-        read_figures(figures, outcome)
+        if not outcome.stopped_early:
+            read_junit(junit, outcome)  # a stopped run's XML would list the scenarios the stop interrupted
+        read_figures(figures, outcome, judged)
         if outcome.stopped_early:
             say(f"{mutant.name if mutant else ''}: its rule {watch} broke; the rest of the suite was not run")
         elif not junit.exists() and outcome.error is None:
@@ -140,17 +141,34 @@ def run_suite(
     return outcome
 
 
-def wait_suite(process: subprocess.Popen[bytes], figures: Path, rule: str | None, deadline: float) -> bool:
-    """Wait for the suite to end (True); stop it early (False) once ``rule`` broke, or at ``deadline``.
+def wait_suite(
+    process: subprocess.Popen[bytes], figures: Path, rule: str | None, deadline: float
+) -> tuple[bool, int | None]:
+    """Wait for the suite to end: (True, None). Stop it early once ``rule`` broke: (False, how many
+    figures lines had been written then), or at ``deadline``: (False, None). Only the lines written
+    before the stop count: the scenarios the stop itself interrupts fail for that reason alone.
 
-    Stopping is Ctrl-C to the suite's whole process group (pytest, its workers, the brokers they
-    started), so fixtures tear down; whatever still runs a minute later is killed."""
-    while process.poll() is None:
-        if time.monotonic() > deadline or (rule is not None and rule in rules_in(figures)):
-            stop_group(process)
-            return False
-        time.sleep(1.0)
-    return True
+    Stopping is Ctrl-C to the suite's process group (pytest and its workers), so its fixtures tear
+    down the services and brokers; whatever still runs a minute later is killed. A Ctrl-C of the
+    runner itself stops the suite the same way before it propagates."""
+    try:
+        while process.poll() is None:
+            lines = figure_lines(figures)
+            if rule is not None and rule in rules_in(figures, lines):
+                stop_group(process)
+                return False, lines
+            if time.monotonic() > deadline:
+                stop_group(process)
+                return False, None
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        stop_group(process)
+        raise
+    return True, None
+
+
+def figure_lines(figures: Path) -> int:
+    return len(figures.read_text().splitlines()) if figures.exists() else 0
 
 
 def stop_group(process: subprocess.Popen[bytes], grace: float = 60.0) -> None:
@@ -170,12 +188,13 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 60.0) -> None:
             return
 
 
-def rules_in(figures: Path) -> set[str]:
-    """Every rule a scenario broke so far, from the figures file the suite appends to."""
+def rules_in(figures: Path, lines: int | None = None) -> set[str]:
+    """Every rule a scenario broke so far (in the first ``lines`` lines), from the figures file the
+    suite appends to."""
     if not figures.exists():
         return set()
     broken: set[str] = set()
-    for line in figures.read_text().splitlines():
+    for line in figures.read_text().splitlines()[:lines]:
         try:
             row = json.loads(line)
         except ValueError:
@@ -196,12 +215,16 @@ def read_junit(path: Path, outcome: Outcome) -> None:
             outcome.passed += 1
 
 
-def read_figures(path: Path, outcome: Outcome) -> None:
+def read_figures(path: Path, outcome: Outcome, lines: int | None = None) -> None:
+    """The failed scenarios and the rules they broke, from the first ``lines`` lines (all: None)."""
     if not path.exists():
         return
     rules: set[str] = set()
-    for line in path.read_text().splitlines():
-        row = json.loads(line)
+    for line in path.read_text().splitlines()[:lines]:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # the line a stopped suite was writing
         if not row.get("ok", True):
             outcome.scenarios[row["scenario"]] = list(row.get("failed") or [])
             rules.update(row.get("failed") or [])
