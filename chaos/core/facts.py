@@ -66,7 +66,7 @@ def facts_of(
     for spec in specs:
         by_topic.setdefault(f"{topic_prefix}{spec.topic}", []).append(spec)
     for record in found:
-        if (record.topic, record.partition, record.offset) in skip:
+        if record.injected or (record.topic, record.partition, record.offset) in skip:
             continue
         document = records.json_object(record.value)
         if document is None:

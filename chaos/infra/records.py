@@ -38,6 +38,14 @@ class Record:
     value: bytes | None
     key: bytes | None = None
     timestamp_ms: int | None = None
+    injected: bool = False
+    """Written by the harness (it carries the ``INJECTED`` header), not by the system."""
+
+
+INJECTED = "evchaos-injected"
+"""The Kafka header on every record the harness writes: a later fault never takes one of its own
+records for the system's (a sample to mutate or resend), and the facts never count one. Headers are
+invisible to a consumer that reads only keys and values."""
 
 
 class RecordsError(RuntimeError):
@@ -83,12 +91,13 @@ def _partitions(consumer: Any, topic: str, timeout: float) -> list[int]:
 
 def write(
     bootstrap: str, topic: str, values: Iterable[bytes], partitions: Iterable[int] | None = None,
-    max_request_size: int = 2 * 1024 * 1024, timeout: float = 15.0,
+    max_request_size: int = 2 * 1024 * 1024, timeout: float = 15.0, injected: bool = True,
 ) -> list[Record]:
     """Write every value to every partition given (all of the topic's by default); wait for each ack.
 
     Every partition, because a consumer may read only its share: a record meant to reach every
     consumer of a topic must be in each partition. Returns the records as stored (their offsets).
+    Each carries the ``INJECTED`` header unless ``injected`` is False (a test playing the system).
     """
     targets = list(partitions) if partitions is not None else partitions_of(bootstrap, topic)
     if not targets:
@@ -97,10 +106,12 @@ def write(
     written = []
     try:
         with _client("producer", bootstrap, **settings) as producer:
-            futures = [(value, producer.send(topic, value, partition=p)) for value in values for p in targets]
+            headers = [(INJECTED, b"1")] if injected else []
+            futures = [(value, producer.send(topic, value, partition=p, headers=headers))
+                       for value in values for p in targets]
             for value, future in futures:
                 meta = future.get(timeout=timeout)
-                written.append(Record(topic, meta.partition, meta.offset, value))
+                written.append(Record(topic, meta.partition, meta.offset, value, injected=injected))
     except Exception as exc:
         raise RecordsError(f"writing to {topic!r} failed: {type(exc).__name__}: {exc}") from exc
     return written
@@ -128,7 +139,8 @@ def read_all(bootstrap: str, topic: str | Iterable[str], timeout: float = 10.0) 
                 raise RecordsError(f"reading {', '.join(topics)} to the end did not finish within {timeout:g} s")
             for tp, batch in consumer.poll(timeout_ms=200).items():
                 records.extend(
-                    Record(tp.topic, tp.partition, r.offset, r.value, r.key, r.timestamp) for r in batch
+                    Record(tp.topic, tp.partition, r.offset, r.value, r.key, r.timestamp,
+                           any(name == INJECTED for name, _ in (r.headers or ()))) for r in batch
                     if r.offset < ends[tp]
                 )
         return records

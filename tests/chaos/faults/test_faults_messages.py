@@ -40,7 +40,7 @@ def test_records_are_written_to_every_partition_and_read_back(bootstrap, topic) 
 
 
 def test_an_injection_records_where_each_record_went_and_what_is_wrong_with_it(infra, bootstrap, topic, topic_prefix):
-    records.write(bootstrap, topic, [json.dumps(SAMPLE).encode()], partitions=[0])
+    records.write(bootstrap, topic, [json.dumps(SAMPLE).encode()], partitions=[0], injected=False)
     ctx = FaultContext(infra, topic_prefix=topic_prefix)
     fault = ctx.make_fault("inject-wrong-types", "readings")
     with applied(fault):
@@ -87,7 +87,7 @@ def test_a_kind_that_needs_a_real_record_says_how_to_give_one(infra, topic, topi
 
 
 def test_a_resent_record_is_the_latest_one_under_a_new_id_and_time(infra, bootstrap, topic, topic_prefix) -> None:
-    records.write(bootstrap, topic, [json.dumps(SAMPLE).encode()], partitions=[0])
+    records.write(bootstrap, topic, [json.dumps(SAMPLE).encode()], partitions=[0], injected=False)
     fault = FaultContext(infra, topic_prefix=topic_prefix).make_fault("inject-resent", "readings")
     with applied(fault):
         pass
@@ -100,3 +100,17 @@ def test_a_resent_record_is_the_latest_one_under_a_new_id_and_time(infra, bootst
     wrong = FaultContext(infra, topic_prefix=topic_prefix).make_fault("inject-resent", "readings", {"id_field": "nope"})
     with pytest.raises(FaultError, match="no field 'nope'"), applied(wrong):
         pass
+
+
+def test_a_sample_is_never_one_of_the_harness_s_own_records(infra, bootstrap, topic, topic_prefix) -> None:
+    records.write(bootstrap, topic, [json.dumps(SAMPLE).encode()], partitions=[0], injected=False)
+    ctx = FaultContext(infra, topic_prefix=topic_prefix)
+    with applied(ctx.make_fault("inject-wrong-types", "readings")):
+        pass  # the newest records on the topic are now the harness's mutated copies
+    assert any(r.injected for r in records.read_all(bootstrap, topic)), "the harness marks what it writes"
+    resent = ctx.make_fault("inject-resent", "readings")
+    with applied(resent):
+        pass
+    stored = {(r.partition, r.offset): json.loads(r.value or b"{}") for r in records.read_all(bootstrap, topic)}
+    first = resent.evidence()["injected"][0]
+    assert stored[(first["partition"], first["offset"])]["payload"] == SAMPLE["payload"], "the system's record"
