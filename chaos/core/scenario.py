@@ -77,6 +77,9 @@ class Scenario:
         self.faults: FaultContext = self.system.fault_context
         self.topic_prefix = topic_prefix
         self._gathered = False
+        self.gatherers: list[tuple[str, Callable[[], object]]] = []
+        """(what, gather): the suite's own evidence (its clients' records, the system's database),
+        gathered with the harness's before any judging, also when a scenario ends in an error."""
         self.schedule: Schedule | None = None
         self.verdicts: list[Verdict] = []
         self.recovery: Recovery | None = None
@@ -222,11 +225,15 @@ class Scenario:
                 service.kill()
 
     def _gather(self) -> None:
-        """Record, once, which services still run, the consumers' positions, the facts on the system's
-        topics and (after message faults) the dead letters."""
+        """Record, once: the suite's own evidence (``gatherers``), which services still run, the
+        consumers' positions, the facts on the system's topics and (after message faults) the dead
+        letters. Run by ``judge`` and by ``stop``, so a scenario that ended in an error is judged on
+        the same evidence as one that finished."""
         if self._gathered or not self.system.services:
             return
         self._gathered = True
+        for what, gather in self.gatherers:
+            gathering(self.history, what, gather, attempts=1)
         record_services(self.history, self.system.services)
         if self.spec.consumes:
             gathering(self.history, "consumers", lambda: record_consumer_lag(

@@ -43,6 +43,11 @@ class EvScenario:
         self.charges: list[Charge] = []
         """Every charge asked for, in order: ``finish`` waits for each, a suite may pick the last."""
         scenario.clients = self  # the test map's workload plays its clients through this object
+        scenario.gatherers += [  # asked at the end whatever happened: before any judging, before the kill
+            ("views", lambda: record_views(self.history, scenario, self.db, self.drivers)),
+            ("driver tickets", lambda: record_driver_tickets(self.history, self.drivers)),
+            ("central db", lambda: record_central(self.history, self.db)),
+        ]
 
     # -- the wrapped scenario, as the suites use it ------------------------------------------------
     @property
@@ -153,12 +158,9 @@ class EvScenario:
         return charge
 
     def finish(self, timeout: float = 30.0) -> None:
-        """Let every charge end, ask every party who holds what, record Central's reservations,
-        sessions and tickets; judge and assert."""
+        """Let every charge end, then judge and assert (the evidence, every party's view, the drivers'
+        tickets and Central's records included, is gathered then: see ``__init__``)."""
         deadline = time.monotonic() + timeout
         for charge in self.charges:
             charge.finish(max(0.1, deadline - time.monotonic()))
-        record_views(self.history, self.scenario, self.db, self.drivers)
-        record_driver_tickets(self.history, self.drivers)
-        record_central(self.history, self.db)
         self.scenario.assert_invariants()
