@@ -21,8 +21,10 @@ POLL = 0.15
 """Seconds between two questions to a driver about its charge: 20 drivers asking every 50 ms cost
 more CPU than the network they test; every fact the checks need comes from Central's records and
 the topics anyway, at their own times."""
-FOLLOW = 90.0
-"""Seconds a client waits for one of its charges to end (the driver's own deadlines end it sooner)."""
+FOLLOW = 30.0
+"""Seconds a client waits for one of its charges to end: the request deadline the network promises
+(``EV_RULES.request_deadline``). Waiting longer let a driver's own 60 s safety deadline tidy up what
+the run should have judged (a driver still "charging" long after its ticket)."""
 
 
 def contention(drivers: int = DRIVERS, cps: int = CPS, duration: float | None = None) -> Workload:
