@@ -48,8 +48,12 @@ def mutation_result(matrix: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_mutation_result(results: Path, matrix_path: Path) -> Path | None:
-    """Write the matrix at ``matrix_path`` (if any) into ``results`` as a result; its path, or None."""
-    if not matrix_path.exists():
+    """Write the matrix at ``matrix_path`` (if any) into ``results`` as a result; its path, or None.
+
+    Only beside a run's results: a mutation score alone is no report, and a missing or empty results
+    folder must still fail with its own clear message."""
+    runs = [f for f in results.glob("*-result.json") if not f.name.startswith(RESULT_NAME)] if results.is_dir() else []
+    if not matrix_path.exists() or not runs:
         return None
     matrix = json.loads(matrix_path.read_text())
     results.mkdir(parents=True, exist_ok=True)

@@ -119,6 +119,9 @@ def test_a_run_stops_once_the_mutants_own_rule_broke(project: Path, tmp_path: Pa
 def test_the_mutation_score_becomes_a_report_result(tmp_path: Path) -> None:
     outcomes = [Outcome("subtracts", "sums", rules=["sums"]), Outcome("comment-only", "sums")]
     matrix_path = matrix.write(outcomes, tmp_path / "mutants.json")
+    assert add_mutation_result(tmp_path / "results", matrix_path) is None, "no run's results: no report"
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "a-result.json").write_text("{}")
     written = add_mutation_result(tmp_path / "results", matrix_path)
     assert written is not None
     result = json.loads(written.read_text())
