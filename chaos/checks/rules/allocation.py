@@ -46,7 +46,7 @@ class NoDoubleAllocation:
         holders: dict[str, list[str]] = {}
         reported: set[tuple[str, frozenset[str]]] = set()
         failures: list[Verdict] = []
-        for t, action, resource, holder in sorted(timeline):
+        for t, action, resource, holder in self.ordered(timeline):
             current = holders.setdefault(resource, [])
             if action == RELEASE:
                 if holder in current:
@@ -71,6 +71,28 @@ class NoDoubleAllocation:
         return judge.verdicts(
             failures, f"{acquired} acquisitions over {len(holders)} resources, never two holders"
         )
+
+    @staticmethod
+    def ordered(timeline: list[tuple[float, int, str, str]]) -> list[tuple[float, int, str, str]]:
+        """Time order; at one instant, releases of what is held go first (a hand-over is not a double
+        allocation), then acquisitions, then the releases of what was acquired at that very instant
+        (a grant made and undone in one step, e.g. a reservation released in the batch that made it)."""
+        ordered: list[tuple[float, int, str, str]] = []
+        held: set[tuple[str, str]] = set()
+        entries = sorted(timeline)
+        index = 0
+        while index < len(entries):
+            same = [e for e in entries[index:] if e[0] == entries[index][0]]
+            index += len(same)
+            releases = [e for e in same if e[1] == RELEASE]
+            early = [e for e in releases if (e[2], e[3]) in held]
+            late = [e for e in releases if (e[2], e[3]) not in held]
+            acquires = [e for e in same if e[1] == ACQUIRE]
+            ordered += [*early, *acquires, *late]
+            held -= {(e[2], e[3]) for e in early}
+            held |= {(e[2], e[3]) for e in acquires}
+            held -= {(e[2], e[3]) for e in late}
+        return ordered
 
     @staticmethod
     def told(judge: Judge, history: History, params: InvariantSpec) -> list[Verdict]:

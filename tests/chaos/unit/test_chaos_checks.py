@@ -295,3 +295,16 @@ def test_a_state_only_a_message_can_end_is_not_timed_while_the_brokers_are_away(
                                     (16.0, "state", state({"CP_1": "available"})), (20.0, "end", {})]),
                              rules.with_overrides(transient_limits={"reserved": 8.0}))
     assert not reserved.ok, "a state ended by the system's own timer is judged on the wall clock"
+
+
+def test_a_grant_made_and_undone_in_one_instant_leaves_nobody_holding(craft: Craft) -> None:
+    check = get_check("no-double-allocation")
+    made_and_undone = [(10.0, "acquired", {"resource": "CP_1", "holder": "a", "reservation": "r1"}),
+                       (10.0, "released", {"resource": "CP_1", "holder": "a", "reservation": "r1"})]
+    later = [(12.0, "acquired", {"resource": "CP_1", "holder": "b"})]
+    assert check.check(craft([*made_and_undone, *later, (20.0, "end", {})]), RULES)[0].ok
+    handover = [(5.0, "acquired", {"resource": "CP_1", "holder": "c"}),
+                (12.0, "released", {"resource": "CP_1", "holder": "c"})]
+    assert check.check(craft([*handover, *later, (20.0, "end", {})]), RULES)[0].ok, "released as b acquires"
+    [double] = check.check(craft([*handover[:1], *later, (20.0, "end", {})]), RULES)
+    assert not double.ok and "CP_1 allocated to b while held by c" in double.message
