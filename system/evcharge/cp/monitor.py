@@ -39,21 +39,26 @@ class MonitorConfig:
 def engine_health(host: str, port: int, timeout: float, confirm: float | None = None) -> tuple[bool, str]:
     """(ok, detail) from one PING; an unreachable engine is not OK.
 
-    A PING that only *timed out* is asked once more, with ``confirm`` seconds to answer, before it
-    counts as KO: a live engine can miss a quarter-second answer (its process busy for a moment, as
-    when its Kafka client reconnects after a broker pause), and a single missed answer used to mark
-    the CP ``fault`` and cancel the reservation of whoever had just been given it. A refused
-    connection (no engine) or an explicit ``KO`` is reported at once.
+    A PING that only *timed out* is asked again, each time with ``confirm`` seconds to answer, for
+    up to twice ``confirm`` in all, before it counts as KO: a live engine can miss a quarter-second
+    answer (its process starved for a moment on a busy machine, as when its Kafka client reconnects
+    after a broker pause: up to 0.8 s measured here), and a single missed answer used to mark the CP
+    ``fault`` and cancel the reservation of whoever had just been given it. A refused connection (no
+    engine) or an explicit ``KO`` is reported at once; a frozen engine is reported within the budget.
     """
-    try:
-        answer = ask(host, port, "PING", timeout)
-    except TimeoutError as exc:
-        if confirm is None:
+    deadline = None if confirm is None else time.monotonic() + 2 * confirm
+    wait = timeout
+    while True:
+        try:
+            answer = ask(host, port, "PING", wait)
+        except TimeoutError as exc:
+            if deadline is None or time.monotonic() >= deadline:
+                return False, f"engine unreachable: {exc}"
+            wait = min(confirm or timeout, max(0.05, deadline - time.monotonic()))
+            continue
+        except OSError as exc:
             return False, f"engine unreachable: {exc}"
-        return engine_health(host, port, confirm)
-    except OSError as exc:
-        return False, f"engine unreachable: {exc}"
-    return answer == "OK", f"engine answered {answer!r}"
+        return answer == "OK", f"engine answered {answer!r}"
 
 
 class Monitor:
