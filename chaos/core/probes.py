@@ -32,7 +32,7 @@ class SqliteStateProbe:
         if not self.path.exists():
             return {}
         try:
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self.timeout)
+            db = read_only(self.path, self.timeout)
         except sqlite3.Error:
             return None
         try:
@@ -43,6 +43,12 @@ class SqliteStateProbe:
             with contextlib.suppress(sqlite3.Error):
                 db.close()
         return {str(row[0]): str(row[1]) for row in rows}
+
+
+def read_only(path: Path | str, timeout: float = 2.0) -> sqlite3.Connection:
+    """A connection to a system's SQLite file that can never write to it (``mode=ro``): the harness
+    must not be able to change what it judges, even while the system still runs."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
 
 
 @dataclass(frozen=True)

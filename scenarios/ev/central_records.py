@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.core.history import History
+from chaos.core.probes import read_only
 
 
 def record_central(history: History, db: Path) -> None:
@@ -27,7 +28,7 @@ def record_central(history: History, db: Path) -> None:
     these events then say what is missing.
     """
     try:
-        connection = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+        connection = read_only(db)
         try:
             clock = history.clock
             reservations = connection.execute(

@@ -16,7 +16,6 @@ Asked once everything should be quiet; a view that disagrees is asked again for 
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
@@ -24,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from chaos.core.history import History
+from chaos.core.probes import read_only
 from chaos.core.scenario import Scenario
+from evcharge.cp.health import ask
 from scenarios.ev.driver_api import DriverClient
 
 FINAL = frozenset({"completed", "denied", "failed", "cancelled"})
@@ -33,7 +34,7 @@ View = dict[str, str | None]
 
 def central_view(db: Path) -> View:
     """Every CP and every driver, with the session or reservation Central has active for it."""
-    connection = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+    connection = read_only(db)
     try:
         view: View = {cp: None for (cp,) in connection.execute("SELECT cp_id FROM cps")}
         view.update({driver: None for (driver,) in connection.execute("SELECT driver_id FROM drivers")})
@@ -50,12 +51,7 @@ def central_view(db: Path) -> View:
 
 def engine_view(cp: str, port: int, timeout: float = 2.0) -> View:
     """The session the engine is supplying (None: idle), from its health port's ``STATUS``."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(b"STATUS\n")
-        data = b""
-        while not data.endswith(b"\n") and (chunk := sock.recv(65536)):
-            data += chunk
-    return {cp: json.loads(data).get("session_id")}
+    return {cp: json.loads(ask("127.0.0.1", port, "STATUS", timeout)).get("session_id")}
 
 
 def driver_view(client: DriverClient) -> View:
@@ -82,9 +78,9 @@ def askers(scenario: Scenario, db: Path, drivers: Mapping[str, DriverClient]) ->
 def take(parties: Mapping[str, Callable[[], View]]) -> tuple[dict[str, View], dict[str, str]]:
     views: dict[str, View] = {}
     errors: dict[str, str] = {}
-    for party, ask in parties.items():
+    for party, question in parties.items():
         try:
-            views[party] = ask()
+            views[party] = question()
         except (OSError, ValueError, sqlite3.Error) as exc:
             errors[party] = f"{type(exc).__name__}: {exc}"
     return views, errors
