@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="baseline + link cuts only")
     parser.add_argument("--figures", type=Path, help="summarise this figures file instead of running the suite")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("EVCHAOS_WORKERS", "2")),
-                        help="parallel workers, as make chaos (default: EVCHAOS_WORKERS or 2; 0: one by one)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("EVCHAOS_WORKERS", "3")),
+                        help="parallel workers, as make chaos (default: EVCHAOS_WORKERS or 3; 0: one by one)")
     args = parser.parse_args(argv)
     wall: float | None = None
     if args.figures:

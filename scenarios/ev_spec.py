@@ -49,6 +49,7 @@ EV_RULES = InvariantSpec(
         "supply_ordered": {"key": "session", "by": ["metered"]},
     },
     reflection_within=30.0,
+    reflection_settle=10.0,
     effect_events=frozenset({"db_ticket", "ticket_sent"}),
     effect_id_field="ticket",
     told_ops=frozenset({"charge"}),

@@ -41,7 +41,8 @@ class InvariantSpec:
       must be quantity x rate rounded half-up to ``amount_places`` decimals.
     - No lost acknowledged message: ``reflections`` maps an event (a fact the system sent and Kafka
       acknowledged) to ``{"key": field, "by": [events]}``, the events that show it took effect (or was
-      answered); each must have one with the same key within ``reflection_within`` seconds.
+      answered); each must have one with the same key within ``reflection_within`` seconds (one the
+      history ends without counts once ``reflection_settle`` s of quiet have passed since it was sent).
     - Exactly once: every finished session has exactly one distinct ``effect_id_field`` among each
       of the ``effect_events`` (a ticket in the database, a ticket sent), and clients saw at most one.
     - Allocation, the clients' side: an ok operation in ``told_ops`` tells its client it holds
@@ -76,6 +77,10 @@ class InvariantSpec:
     amount_places: int = 2
     reflections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     reflection_within: float | None = 30.0
+    reflection_settle: float | None = None
+    """A message still unreflected when the history ends counts as lost, though younger than
+    ``reflection_within``, once this many seconds have passed since it was sent and since the last
+    fault ended (None: only ``reflection_within`` counts)."""
     effect_events: frozenset[str] = frozenset()
     effect_id_field: str = "ticket"
     view_event: str = "views"

@@ -19,7 +19,7 @@ from chaos.mutants import matrix
 from chaos.mutants.patches import MutantError, discover
 from chaos.mutants.runner import Outcome, run_suite
 
-DEFAULT_SUITE = ["scenarios", "-m", "chaos", "-n", "2"]
+DEFAULT_SUITE = ["scenarios", "-m", "chaos", "-n", "3"]
 
 
 def say(text: str) -> None:

@@ -22,7 +22,8 @@ then one global lookup and a return.
 The points placed so far (grep ``failpoint(`` for the current list):
 
 - ``central.db-committed`` (``central/service.py``): a non-empty batch's transaction has committed
-  (its replies handed to the producer, maybe not sent yet); its offsets are not committed yet.
+  (its replies are in the outbox table, none handed to the producer yet); its offsets are not
+  committed yet.
 - ``central.offsets-committed`` (``central/service.py``): the same batch's offsets have been handed
   to the consumer's ``commit(wait=False)`` (asynchronous: the broker may not have them yet); the
   next poll has not happened.

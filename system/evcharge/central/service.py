@@ -40,7 +40,8 @@ hear yet; the ticks are filtered out here, before the processor.
 Failpoints (``evcharge.failpoints``, armed through the file named by ``EVCHARGE_FAILPOINTS``; unset
 in production, where they cost nothing) let a harness freeze Central at an exact step of a
 non-empty batch and SIGKILL it there: ``central.db-committed`` once the batch's transaction has
-committed (its replies handed to the producer) and before its offsets are committed, and
+committed (its replies in the outbox table, none handed to the producer yet) and before its offsets
+are committed, and
 ``central.offsets-committed`` right after the asynchronous offset commit was issued, before the
 next poll. Sweeps and empty polls pass neither.
 """
@@ -136,12 +137,11 @@ class Central:
         if records:
             now = time.time()
             inputs = [record for record in records if not self.hearing.observe(record, now)]
-            with self._batch() as items:
+            with self._batch(committed="central.db-committed") as items:
                 for record in inputs:
                     outgoing = self.processor.process(record.value, now, record.topic, record.partition, record.offset)
                     if outgoing:
                         items.extend(self._queue(outgoing))
-            failpoint("central.db-committed")  # effects and replies durable, offsets not committed
             self.handled += len(inputs)
             self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
             failpoint("central.offsets-committed")  # issued (async: the broker may not have it yet)
@@ -177,14 +177,20 @@ class Central:
             self.store.prune_history(now - self.loop.history_retention)
 
     @contextlib.contextmanager
-    def _batch(self) -> Iterator[list[tuple[int, PendingSend]]]:
+    def _batch(self, committed: str | None = None) -> Iterator[list[tuple[int, PendingSend]]]:
         """One transaction: first drop the outbox rows Kafka has settled (storing the dead letters of
         the failed ones), then the caller adds the replies it queued to the yielded list; they are
-        handed to the producer only once the transaction has committed (a rollback sends nothing)."""
+        handed to the producer only once the transaction has committed (a rollback sends nothing).
+
+        ``committed`` names the failpoint between the commit and that hand-off: the instant a crash
+        finds the effects and replies durable in the database and nothing of them sent yet (a
+        failpoint after the hand-off raced the producer's thread, which had usually sent them)."""
         items: list[tuple[int, PendingSend]] = []
         with self.store.transaction():
             items.extend(self._queue(self._forget_settled()))
             yield items
+        if committed is not None:
+            failpoint(committed)  # effects and replies durable, none sent, offsets not committed
         self._send(items)
 
     def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, PendingSend]]:

@@ -186,6 +186,21 @@ def test_a_message_never_reflected_fails_once_its_bound_has_passed(craft: Craft)
     assert acked(craft, *events, end=35.0)[0].ok, "exactly at the bound is not past it"
 
 
+def test_a_message_unreflected_after_the_settle_time_at_rest_fails_before_its_bound(craft: Craft) -> None:
+    """A request Central never answered, sent 25 s before the end, used to pass as "not yet": at rest
+    (``reflection_settle`` s since it was sent and since the last fault) it counts as lost."""
+    settled = ACKED.with_overrides(reflection_settle=10.0)
+    events = [start_sent(5.0, "r1"), *fault("central killed", 4.0, 8.0)]
+    [verdict] = acked(craft, *events, end=30.0, rules=settled)
+    assert not verdict.ok and verdict.message.startswith(
+        "acknowledged start_sent reservation=r1 never reflected by acquired or start_denied in the 25.0 s "
+        "to the end, 22.0 s of them without faults (bound 30 s) sent at 12:00:05.000")
+    assert acked(craft, *events, end=17.0, rules=settled)[0].ok, "9 s after the heal: it may still come"
+    late_fault = [start_sent(5.0, "r1"), *fault("broker paused", 12.0, 24.0)]
+    assert acked(craft, *late_fault, end=30.0, rules=settled)[0].ok, "6 s after the last heal: not at rest yet"
+    assert acked(craft, *events, end=30.0)[0].ok, "without a settle time only the bound counts"
+
+
 def test_a_reflection_later_than_the_bound_fails(craft: Craft) -> None:
     [verdict] = acked(craft, start_sent(5.0, "r1"), grant(40.0, reservation="r1"))
     assert verdict.message.startswith(

@@ -1,5 +1,7 @@
 """Central's behaviour message by message, on an in-memory store (no Kafka)."""
 
+import time
+
 from evcharge.central.store import Store
 from evcharge.messages import (
     ChargingStarted,
@@ -199,3 +201,34 @@ def test_state_survives_a_restart(tmp_path):
     assert again.state("CP_001") == "charging"
     assert "ticket" in types(again.complete("CP_001", session))
     assert Store(db).ticket_count() == 1
+
+
+def _sent_at(body, timestamp: float):
+    """A message whose envelope says it was sent at ``timestamp`` (a monitor's late heartbeat)."""
+    message = make(body, "monitor:CP_001")
+    envelope = message.envelope.model_copy(update={"timestamp": timestamp})
+    return message.model_copy(update={"envelope": envelope})
+
+
+def test_a_ko_sent_before_the_reservation_does_not_release_it_the_next_one_does():
+    """After a broker pause a KO from a blip the engine has recovered from arrives late: it must not
+    undo a reservation Central made after it was sent; a KO sent after the reservation still does."""
+    c = CentralHarness()
+    c.register("CP_001")
+    c.now = time.time()
+    c.authorize("D1")
+    late = c.send_message(_sent_at(Heartbeat(cp_id="CP_001", engine_ok=False), c.now - 2.5))
+    assert late == [] and c.state("CP_001") == "reserved"
+    fresh = c.send_message(_sent_at(Heartbeat(cp_id="CP_001", engine_ok=False), c.now + 0.5))
+    assert types(fresh) == ["reservation_released"] and c.state("CP_001") == "fault"
+
+
+def test_a_ko_sent_before_the_session_started_does_not_end_it():
+    c = CentralHarness()
+    c.register("CP_001")
+    c.now = time.time()
+    c.start("D1", "CP_001")
+    late = c.send_message(_sent_at(Heartbeat(cp_id="CP_001", engine_ok=False), c.now - 1.0))
+    assert late == [] and c.state("CP_001") == "charging"
+    fresh = c.send_message(_sent_at(Heartbeat(cp_id="CP_001", engine_ok=False), c.now + 0.5))
+    assert "stop_supply" in types(fresh) and c.state("CP_001") == "fault"

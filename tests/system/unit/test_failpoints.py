@@ -133,21 +133,22 @@ def test_the_file_is_not_read_again_while_it_is_unchanged(tmp_path, monkeypatch)
 
 def test_central_stops_after_the_batch_commit_then_after_the_offset_commit_only_for_a_batch(tmp_path, monkeypatch):
     """A real Central over a real database file: at ``central.db-committed`` another connection
-    already sees the batch's reply and no offset commit was issued; at ``central.offsets-committed``
-    it was. An empty poll (and its sweep) passes neither, and neither fires twice."""
+    already sees the batch's reply, which is not handed to the producer yet, and no offset commit was
+    issued; at ``central.offsets-committed`` the reply is handed over and the commit issued. An
+    empty poll (and its sweep) passes neither, and neither fires twice."""
     db, armed = tmp_path / "c.db", tmp_path / "armed"
     armed.write_text("central.db-committed\ncentral.offsets-committed\n")
     producer = ManualProducer()
     c, consumer = central(db, producer)
-    seen: list[tuple[int, list[str]]] = []
-    stop = lambda: seen.append((len(consumer.commits), outbox_ids(db)))  # noqa: E731
+    seen: list[tuple[int, list[str], int]] = []
+    stop = lambda: seen.append((len(consumer.commits), outbox_ids(db), len(producer.sent)))  # noqa: E731
     monkeypatch.setattr(failpoints, "_ACTIVE", Failpoints(str(armed), stop=stop))
     c.step()  # nothing polled, the first sweep runs: no failpoint
     assert seen == []
     consumer.queue = [record(AuthorizationRequest(request_id="r1", driver_id="D1", cp_id=None))]
     c.step()
     (reply,) = producer.sent
-    assert seen == [(0, [reply.message_id]), (1, [reply.message_id])]
+    assert seen == [(0, [reply.message_id], 0), (1, [reply.message_id], 1)]
     consumer.queue = [record(AuthorizationRequest(request_id="r2", driver_id="D2", cp_id=None))]
     c.step()
     assert len(seen) == 2 and len(consumer.commits) == 2  # fired once per process
