@@ -9,10 +9,17 @@ service, which then reads those records a second time.
 
 The group is the run's topic prefix plus ``group`` (default: the service's name). What was rewound
 (partition, from, to) is the fault's evidence.
+
+A group that has committed nothing yet has nothing to read again: the fault waits up to
+``COMMIT_WAIT`` s for its first commit, and if none comes it still kills and restarts the service
+and says so in its evidence (``not_rewound``) instead of failing the run. Why: under load a
+schedule's rewind of an engine fired before any command had reached that engine (its first one
+came a second later), and the whole scenario failed for the harness's timing, not the system's.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from chaos.faults.base import FaultError, FaultSpecError, Param
@@ -20,6 +27,9 @@ from chaos.faults.process import ProcessFault
 from chaos.faults.registry import register
 from chaos.faults.targets import ServiceTarget
 from chaos.infra.topology import HARNESS_ROLE
+
+COMMIT_WAIT = 10.0
+"""Seconds a rewind waits for its group's first commit before it gives up rewinding (module doc)."""
 
 
 @register
@@ -38,28 +48,63 @@ class Rewind(ProcessFault):
             raise FaultSpecError(f"rewind: the target must be a service, not {self.target!r}")
         self.group = f"{self.ctx.topic_prefix}{self.params['group'] or self.what.name}"
         self.rewound: list[dict[str, Any]] = []
+        self.not_rewound: str | None = None
 
     def describe(self) -> str:
         return f"{self.target} rewind {self.params['records']} records"
 
     def evidence(self) -> dict[str, Any]:
+        if self.not_rewound:
+            return {"not_rewound": self.not_rewound}
         return {"rewound": self.rewound} if self.rewound else {}
 
     def _apply(self) -> None:
         [process] = self.resolve(running_only=False)
+        bootstrap = self.ctx.infra.endpoints.bootstrap(HARNESS_ROLE)
+        self.not_rewound = None
+        if not wait_committed(bootstrap, self.group, COMMIT_WAIT):
+            self.not_rewound = (f"group {self.group!r} committed no offsets within {COMMIT_WAIT:g} s:"
+                                " restarted, nothing read again")
         self.heal_by_starting([process])
         process.kill()
-        self.rewound = rewind(self.ctx.infra.endpoints.bootstrap(HARNESS_ROLE), self.group, int(self.params["records"]))
+        if self.not_rewound is None:
+            self.rewound = rewind(bootstrap, self.group, int(self.params["records"]))
+
+
+def _admin(bootstrap: str) -> Any:
+    from kafka.admin import KafkaAdminClient
+
+    from chaos.infra.records import FAST
+
+    return KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+
+
+def wait_committed(bootstrap: str, group: str, timeout: float) -> bool:
+    """Whether ``group`` has committed an offset, waiting up to ``timeout`` s for its first one."""
+    from kafka.errors import KafkaError
+
+    admin = _admin(bootstrap)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if admin.list_group_offsets([group]).get(group):
+                    return True
+            except KafkaError:  # no coordinator yet (a group that never joined): not committed yet
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+    finally:
+        admin.close()
 
 
 def rewind(bootstrap: str, group: str, back: int) -> list[dict[str, Any]]:
     """Empty ``group`` of its members, move each committed offset back by ``back``; what moved."""
-    from kafka.admin import KafkaAdminClient, MemberToRemove
+    from kafka.admin import MemberToRemove
     from kafka.structs import OffsetAndMetadata
 
-    from chaos.infra.records import FAST
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+    admin = _admin(bootstrap)
     try:
         committed = admin.list_group_offsets([group]).get(group) or {}
         if not committed:

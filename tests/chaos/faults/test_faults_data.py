@@ -120,3 +120,28 @@ def test_rewind_makes_a_static_consumer_read_again_what_it_committed(infra, tmp_
         assert read()[10:] == ["6", "7", "8", "9"]
     finally:
         reader.stop(timeout=2)
+
+
+def test_rewind_of_a_group_that_never_committed_restarts_the_service_and_says_so(
+    infra, tmp_path, topic_prefix, monkeypatch
+) -> None:
+    """Under load a schedule's rewind can come before the consumer's first commit: it waits for one,
+    and without one it still kills and restarts the service, with evidence, instead of failing."""
+    monkeypatch.setattr("chaos.faults.kinds.rewind.COMMIT_WAIT", 1.0)
+    bootstrap = infra.endpoints.bootstrap(HARNESS_ROLE)
+    topic, group = f"{topic_prefix}empty", f"{topic_prefix}reader"
+    clients.create_topic(bootstrap, topic, partitions=1)
+    reader = service(tmp_path, "reader", READER, bootstrap, topic, group, str(tmp_path / "seen"))
+    reader.start()
+    try:
+        pid = reader.pid
+        ctx = FaultContext(infra, services={"reader": reader}, topic_prefix=topic_prefix)
+        fault = ctx.make_fault("rewind", "reader", {"records": 4})
+        with applied(fault):
+            assert not reader.is_running()
+        assert fault.evidence() == {
+            "not_rewound": f"group {group!r} committed no offsets within 1 s: restarted, nothing read again"
+        }
+        assert reader.is_running() and reader.pid != pid
+    finally:
+        reader.stop(timeout=2)
