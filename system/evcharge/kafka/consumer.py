@@ -52,6 +52,27 @@ def _sleep_until(deadline: float) -> None:
         time.sleep(remaining)
 
 
+HEARTBEAT_STALL = 5.0
+"""Seconds without a heartbeat sent to the group coordinator, once heartbeats flowed, after which
+the consumer is re-created (see ``ResilientConsumer._stalled``): half the session timeout, after
+which the coordinator would have given up on a dynamic member anyway; heartbeats go every 1 s."""
+STALL_CHECK = 1.0
+"""Seconds between two looks at the heartbeat age (kafka-python's metrics dict is not free)."""
+
+
+def heartbeat_age(consumer: Any) -> float | None:
+    """Seconds since the consumer last sent its group coordinator a heartbeat (None: not known)."""
+    try:
+        metrics = consumer.metrics() or {}
+    except Exception:
+        return None
+    for group in metrics.values():
+        age = group.get("last-heartbeat-seconds-ago") if isinstance(group, dict) else None
+        if isinstance(age, int | float):
+            return float(age)
+    return None
+
+
 def _log_commit_failure(_offsets: object, error: object) -> None:
     if isinstance(error, Exception):
         log.warning("offset commit failed (records will be redelivered and deduplicated): %s", error)
@@ -81,6 +102,8 @@ class ResilientConsumer:
         self._backoff = Backoff(settings.backoff_min, settings.backoff_max)
         self._retry_at = 0.0
         self.connections = 0  # how many times a consumer was (re-)created; owners watch it
+        self._heartbeating = False
+        self._checked_at = 0.0
 
     def partitions(self, topic: str) -> list[int]:
         """The partitions of ``topic`` the group gave us, sorted ([] before the first assignment)."""
@@ -117,8 +140,40 @@ class ResilientConsumer:
         self._backoff.reset()
         records = [record for records in batches.values() for record in records]
         if not records:
+            if self._stalled(consumer):
+                self._drop()
+                return []
             _sleep_until(deadline)
         return records
+
+    def _stalled(self, consumer: Any) -> bool:
+        """Whether the consumer stopped heartbeating for ``HEARTBEAT_STALL`` s after it had been.
+
+        Why: kafka-python 3.0.12 forgets a dead group coordinator only when its connection is
+        refused. A coordinator behind a proxy that accepts and then drops each connection (here a
+        Toxiproxy listener in front of a killed broker; in the field a load balancer) is tried every
+        100 ms for ever: the consumer sent no heartbeat and fetched nothing for 33 s, and a driver
+        missed Central's answer to its request (the 3-node leader-kill scenario, once). A fresh
+        consumer asks the bootstrap servers for the coordinator again and finds the new one; its
+        static member id takes its old place in the group without a rebalance.
+        """
+        now = time.monotonic()
+        if now - self._checked_at < STALL_CHECK:
+            return False
+        self._checked_at = now
+        age = heartbeat_age(consumer)
+        if age is None:
+            return False
+        if age < HEARTBEAT_STALL:
+            self._heartbeating = True
+            return False
+        if not self._heartbeating:
+            return False  # never heartbeated yet (joining): not a stall
+        log.warning(
+            "no heartbeat sent to the group coordinator for %.1f s: re-creating the consumer", age,
+            extra={"client": self.client_id},
+        )
+        return True
 
     def commit(self, wait: bool = True) -> bool:
         """Commit the positions of everything polled so far; False (logged) if Kafka refused.
@@ -163,6 +218,7 @@ class ResilientConsumer:
     def _drop(self) -> None:
         """Forget the consumer; the next ``poll`` re-creates it once the backoff has passed."""
         consumer, self._consumer = self._consumer, None
+        self._heartbeating = False
         self._retry_at = time.monotonic() + self._backoff.next_delay()
         if consumer is not None:
             with contextlib.suppress(Exception):

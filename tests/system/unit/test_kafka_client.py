@@ -1,5 +1,7 @@
 """The resilient Kafka clients: lazy creation, bounded backoff, in-order send queue, retry after failures."""
 
+import time
+
 from evcharge.kafka import Backoff
 from evcharge.messages import Heartbeat, make
 
@@ -112,3 +114,49 @@ def test_an_empty_poll_that_returns_early_waits_out_its_timeout_and_records_do_n
     flowing = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=lambda: EarlyConsumer(["r"]))
     started = time.monotonic()
     assert flowing.poll(1.0) == ["r"] and time.monotonic() - started < 0.5
+
+
+class HeartbeatingConsumer(EarlyConsumer):
+    """An idle consumer whose coordinator metrics say how long ago it last sent a heartbeat."""
+
+    def __init__(self, ages: list[float]) -> None:
+        super().__init__([])
+        self.ages = ages
+        self.closed = False
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        age = self.ages.pop(0) if len(self.ages) > 1 else self.ages[0]
+        return {"consumer-fetch-manager-metrics": {"records-lag-max": 0.0},
+                "consumer-coordinator-metrics": {"last-heartbeat-seconds-ago": age}}
+
+    def close(self, autocommit: bool = True) -> None:
+        self.closed = True
+
+
+def test_a_consumer_that_stopped_heartbeating_is_re_created_one_that_never_started_is_not(monkeypatch):
+    """kafka-python keeps retrying a coordinator that accepts and drops connections: once a consumer
+    that was heartbeating has sent none for HEARTBEAT_STALL s, a fresh one looks the coordinator up."""
+    from evcharge.kafka import ResilientConsumer
+    from evcharge.kafka import consumer as module
+
+    from .fakes import FAST
+
+    monkeypatch.setattr(module, "STALL_CHECK", 0.0)
+    made: list[HeartbeatingConsumer] = []
+
+    def factory() -> HeartbeatingConsumer:
+        made.append(HeartbeatingConsumer([0.4, 3.0, module.HEARTBEAT_STALL + 1]) if not made
+                    else HeartbeatingConsumer([0.2]))
+        return made[-1]
+
+    consumer = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=factory)
+    assert consumer.poll(0.01) == [] and consumer.poll(0.01) == [] and consumer.connections == 1
+    assert consumer.poll(0.01) == [] and made[0].closed, "stalled: dropped"
+    deadline = time.monotonic() + 5
+    while consumer.connections < 2 and time.monotonic() < deadline:
+        consumer.poll(0.01)
+    assert consumer.connections == 2 and not made[1].closed
+    joining = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=lambda: HeartbeatingConsumer([1e9]))
+    for _ in range(3):
+        joining.poll(0.01)
+    assert joining.connections == 1, "a consumer still joining (no heartbeat yet) is left alone"
