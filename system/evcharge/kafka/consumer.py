@@ -56,6 +56,11 @@ HEARTBEAT_STALL = 5.0
 """Seconds without a heartbeat sent to the group coordinator, once heartbeats flowed, after which
 the consumer is re-created (see ``ResilientConsumer._stalled``): half the session timeout, after
 which the coordinator would have given up on a dynamic member anyway; heartbeats go every 1 s."""
+JOIN_STALL = 10.0
+"""Seconds a new consumer may take to send its first heartbeat before it is re-created too; doubled
+after each such re-creation (up to ``JOIN_STALL_MAX``), so a slow but working join is not cut short
+for ever."""
+JOIN_STALL_MAX = 60.0
 STALL_CHECK = 1.0
 """Seconds between two looks at the heartbeat age (kafka-python's metrics dict is not free)."""
 
@@ -104,6 +109,8 @@ class ResilientConsumer:
         self.connections = 0  # how many times a consumer was (re-)created; owners watch it
         self._heartbeating = False
         self._checked_at = 0.0
+        self._created_at = 0.0
+        self._join_stall = JOIN_STALL
 
     def partitions(self, topic: str) -> list[int]:
         """The partitions of ``topic`` the group gave us, sorted ([] before the first assignment)."""
@@ -155,7 +162,10 @@ class ResilientConsumer:
         100 ms for ever: the consumer sent no heartbeat and fetched nothing for 33 s, and a driver
         missed Central's answer to its request (the 3-node leader-kill scenario, once). A fresh
         consumer asks the bootstrap servers for the coordinator again and finds the new one; its
-        static member id takes its old place in the group without a rebalance.
+        static member id takes its old place in the group without a rebalance. A fresh consumer
+        made while the dead broker is still named coordinator (the controller moves it after the
+        broker's session timeout) finds the same dead one and never heartbeats: one that has sent
+        no heartbeat within ``JOIN_STALL`` s of its creation is re-created as well.
         """
         now = time.monotonic()
         if now - self._checked_at < STALL_CHECK:
@@ -165,10 +175,18 @@ class ResilientConsumer:
         if age is None:
             return False
         if age < HEARTBEAT_STALL:
-            self._heartbeating = True
+            self._heartbeating, self._join_stall = True, JOIN_STALL
             return False
         if not self._heartbeating:
-            return False  # never heartbeated yet (joining): not a stall
+            joining = now - self._created_at
+            if joining < self._join_stall:
+                return False  # still joining
+            log.warning(
+                "no heartbeat sent to the group coordinator %.1f s after joining began: re-creating the consumer",
+                joining, extra={"client": self.client_id},
+            )
+            self._join_stall = min(JOIN_STALL_MAX, self._join_stall * 2)
+            return True
         log.warning(
             "no heartbeat sent to the group coordinator for %.1f s: re-creating the consumer", age,
             extra={"client": self.client_id},
@@ -212,6 +230,7 @@ class ResilientConsumer:
             log.warning("kafka consumer not available yet: %s", exc, extra={"client": self.client_id})
             return None
         self.connections += 1
+        self._created_at = time.monotonic()
         log.info("kafka consumer connected", extra={"client": self.client_id, "topics": self.topics})
         return self._consumer
 

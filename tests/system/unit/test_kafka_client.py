@@ -156,7 +156,28 @@ def test_a_consumer_that_stopped_heartbeating_is_re_created_one_that_never_start
     while consumer.connections < 2 and time.monotonic() < deadline:
         consumer.poll(0.01)
     assert consumer.connections == 2 and not made[1].closed
-    joining = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=lambda: HeartbeatingConsumer([1e9]))
+    joining = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=lambda: HeartbeatingConsumer([float("inf")]))
     for _ in range(3):
         joining.poll(0.01)
     assert joining.connections == 1, "a consumer still joining (no heartbeat yet) is left alone"
+
+
+def test_a_consumer_that_never_heartbeats_is_re_created_after_the_join_stall_which_then_doubles(monkeypatch):
+    """Re-created while the dead broker is still named coordinator, a consumer finds it again and never
+    heartbeats: after JOIN_STALL s it is re-created too, and the next one is given twice as long."""
+    from evcharge.kafka import ResilientConsumer
+    from evcharge.kafka import consumer as module
+
+    from .fakes import FAST
+
+    monkeypatch.setattr(module, "STALL_CHECK", 0.0)
+    monkeypatch.setattr(module, "JOIN_STALL", 0.2)
+    consumer = ResilientConsumer(FAST, ["t.x"], "g", "c", factory=lambda: HeartbeatingConsumer([float("inf")]))
+    started = time.monotonic()
+    while consumer.connections < 2 and time.monotonic() - started < 5:
+        consumer.poll(0.02)
+    first = time.monotonic() - started
+    assert consumer.connections == 2 and first >= 0.2
+    while consumer.connections < 3 and time.monotonic() - started < 5:
+        consumer.poll(0.02)
+    assert consumer.connections == 3 and time.monotonic() - started - first >= 0.4, "the second wait is doubled"
