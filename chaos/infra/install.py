@@ -38,7 +38,9 @@ class Installation:
 
     @property
     def kafka_dir(self) -> Path:
-        return self.home / f"kafka-{versions.KAFKA_VERSION}-log4j-{versions.LOG4J_VERSION}"
+        return self.home / (
+            f"kafka-{versions.KAFKA_VERSION}-log4j-{versions.LOG4J_VERSION}-slf4j-{versions.SLF4J_VERSION}"
+        )
 
     @property
     def kafka_libs(self) -> Path:
@@ -132,6 +134,7 @@ POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>{kafka}</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>{log4j}</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>{log4j}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>{slf4j}</version></dependency>
   </dependencies>
 </project>
 """
@@ -153,11 +156,13 @@ def _run_streaming(argv: list[str], env: dict[str, str], show: re.Pattern[str], 
 
 
 def install_kafka(inst: Installation) -> None:
-    progress(f"resolving org.apache.kafka:kafka_2.13:{versions.KAFKA_VERSION} + log4j {versions.LOG4J_VERSION}")
+    progress(f"resolving org.apache.kafka:kafka_2.13:{versions.KAFKA_VERSION} + log4j {versions.LOG4J_VERSION}"
+             f" + slf4j-api {versions.SLF4J_VERSION}")
     inst.kafka_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=inst.home) as tmp:
         pom = Path(tmp) / "pom.xml"
-        pom.write_text(POM.format(kafka=versions.KAFKA_VERSION, log4j=versions.LOG4J_VERSION))
+        pom.write_text(POM.format(kafka=versions.KAFKA_VERSION, log4j=versions.LOG4J_VERSION,
+                                  slf4j=versions.SLF4J_VERSION))
         staging = Path(tmp) / "libs"
         argv = [
             "mvn", "-B", "-f", str(pom), "dependency:copy-dependencies",
