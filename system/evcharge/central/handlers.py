@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 from evcharge.central.effects import CentralConfig, Effects, Outgoing, Rejected
 from evcharge.central.ids import fast_id
+from evcharge.central.staleness import granted_after
 from evcharge.central.store import Reservation, Session, Store
 from evcharge.messages import (
     AuthorizationRequest,
@@ -353,7 +354,8 @@ class Handlers(Effects):
             self.store.register_cp(msg.cp_id, state, msg.engine_ok, now)
             return
         self.store.record_heartbeat(msg.cp_id, msg.engine_ok, now)
-        if not msg.engine_ok and (granted := self._granted_after_report(msg.cp_id)) is not None:
+        sent = self._cause.envelope.timestamp if self._cause is not None else None
+        if not msg.engine_ok and sent is not None and (granted := granted_after(self.store, msg.cp_id, sent)):
             log.info(
                 "engine KO ignored: reported before the CP was granted, the next heartbeat decides",
                 extra={"cp_id": msg.cp_id, "granted": granted},
@@ -361,30 +363,6 @@ class Handlers(Effects):
             return
         event = CpEvent.ENGINE_OK if msg.engine_ok else CpEvent.ENGINE_KO
         self._apply(msg.cp_id, event, "cp_faulty", now)
-
-    def _granted_after_report(self, cp_id: str) -> str | None:
-        """Which grant of ``cp_id`` (its reservation or session) Central made after the heartbeat in
-        hand was sent, if any: a KO older than the grant is stale news, not a reason to undo it.
-
-        Why: after a broker pause a monitor's heartbeats reach Central seconds late, in order. A KO
-        from a 0.1 s blip of the engine (ended before it could be delivered, and followed by an OK)
-        was applied after Central had reserved the CP for a fresh request, and released that
-        reservation: the driver was denied ``cp_faulty`` by a CP that was fine (the broker-pause
-        scenario failed 1 run in 5). An engine still failing says so again in its next heartbeat,
-        one period later, and that one releases the grant. The sent time is the monitor's clock and
-        the grant's Central's: a monitor clock behind Central's by S only delays a real KO by S
-        (bounded by the reservation TTL and the next heartbeat); one ahead changes nothing.
-        """
-        sent = self._cause.envelope.timestamp if self._cause is not None else None
-        if sent is None:
-            return None
-        reservation = self.store.active_reservation_for_cp(cp_id)
-        if reservation is not None and sent < reservation.created_at:
-            return "reservation"
-        session = self.store.active_session_for_cp(cp_id)
-        if session is not None and sent < session.started_at:
-            return "session"
-        return None
 
     # -- operator --------------------------------------------------------------------------------
     def on_cp_command(self, msg: CpCommand, now: float) -> None:
