@@ -146,12 +146,17 @@ def read_all(bootstrap: str, topic: str | Iterable[str], timeout: float = 10.0) 
         return records
 
 
+def admin_client(bootstrap: str) -> Any:
+    """A kafka-python admin client with the harness's short timeouts (close it when done)."""
+    from kafka.admin import KafkaAdminClient
+
+    return KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+
+
 def group_offsets(bootstrap: str, group_prefix: str) -> dict[str, dict[Any, Any]]:
     """Group -> ``TopicPartition`` -> committed ``OffsetAndMetadata``, for every consumer group whose
     name starts with ``group_prefix`` (a run's groups carry its topic prefix)."""
-    from kafka.admin import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+    admin = admin_client(bootstrap)
     try:
         groups = sorted(
             name for g in admin.list_groups()

@@ -26,6 +26,7 @@ from chaos.faults.base import FaultError, FaultSpecError, Param
 from chaos.faults.process import ProcessFault
 from chaos.faults.registry import register
 from chaos.faults.targets import ServiceTarget
+from chaos.infra.records import admin_client
 from chaos.infra.topology import HARNESS_ROLE
 
 COMMIT_WAIT = 10.0
@@ -71,19 +72,11 @@ class Rewind(ProcessFault):
             self.rewound = rewind(bootstrap, self.group, int(self.params["records"]))
 
 
-def _admin(bootstrap: str) -> Any:
-    from kafka.admin import KafkaAdminClient
-
-    from chaos.infra.records import FAST
-
-    return KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
-
-
 def wait_committed(bootstrap: str, group: str, timeout: float) -> bool:
     """Whether ``group`` has committed an offset, waiting up to ``timeout`` s for its first one."""
     from kafka.errors import KafkaError
 
-    admin = _admin(bootstrap)
+    admin = admin_client(bootstrap)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -104,7 +97,7 @@ def rewind(bootstrap: str, group: str, back: int) -> list[dict[str, Any]]:
     from kafka.admin import MemberToRemove
     from kafka.structs import OffsetAndMetadata
 
-    admin = _admin(bootstrap)
+    admin = admin_client(bootstrap)
     try:
         committed = admin.list_group_offsets([group]).get(group) or {}
         if not committed:
