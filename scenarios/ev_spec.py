@@ -20,11 +20,15 @@ TTL = 5.0
 CHARGING_SLACK = 12.0
 """How much longer than its duration a charge may take under faults (outage, reconnect, recovery)."""
 
+CENTRAL_DOWN = tuple(f"{kind}@central" for kind in ("kill", "kill-at", "term", "pause", "rewind", "restart"))
+"""The faults during which Central is not running (its process killed, stopped or starting again)."""
+
 EV_RULES = InvariantSpec(
     transient_limits={"reserved": TTL + 3.0},  # TTL + the sweeper's period + sampling slack
     # A charge ends when its completion reaches Central: not while the brokers are away (a killed
-    # broker's restart alone takes 5-8 s here). A reservation ends by Central's own TTL: always judged.
-    transient_paused_by={"charging": ["broker:"]},
+    # broker's restart alone takes 5-8 s here). A reservation ends by Central's own TTL: not while
+    # Central is dead or stopped, but through any cut of its links (its sweeper keeps running).
+    transient_paused_by={"charging": ["broker:"], "reserved": list(CENTRAL_DOWN)},
     request_deadline=30.0,
     request_ops=frozenset({"charge"}),
     recovery_within=20.0,

@@ -22,9 +22,11 @@ class InvariantSpec:
     """The rules and their limits; ``None`` for a limit switches that check's failure off.
 
     - ``transient_limits``: state -> seconds a resource may stay in it (e.g. ``{"reserved": 15}``).
-    - ``transient_paused_by``: state -> fault targets (prefixes, e.g. ``["broker:"]``) whose windows
-      stop that state's clock: a state only a message can end cannot end while the message path
-      itself is down. A state its own system ends by a timer (a reservation's TTL) lists none.
+    - ``transient_paused_by``: state -> fault windows that stop that state's clock, each a target
+      prefix (``"broker:"``: any kind) or ``"kind@prefix"`` (``"kill@central"``). A state only a
+      message can end cannot end while the message path itself is down; a state its system ends by
+      a timer (a reservation's TTL) cannot end while the process keeping the timer is dead, so it
+      lists that process's kills and pauses, never its link cuts.
     - ``request_deadline``: seconds within which every request must end ok or with a clear fail.
     - ``request_ops``: operation names (``f``) that are requests; empty means every operation.
     - ``recovery_within``: after the last heal, a fresh request must succeed within this many seconds.

@@ -6,8 +6,11 @@ still in the state when the history ends fails too once its limit has passed by 
 
 A state that only a message can end (a charge ends when its completion arrives) cannot end while
 the message path is down, however long the fault holds it: ``transient_paused_by`` names, per
-state, the fault targets whose windows stop its clock (``broker:`` for a cluster that is away). A
-state the system ends by its own timer (a reservation's TTL) names none, and is judged on the wall.
+state, the fault windows that stop its clock. An entry is a target prefix (``broker:`` for a
+cluster that is away: any kind) or ``kind@prefix`` (``kill@central``: that kind only). A state the
+system ends by its own timer (a reservation's TTL) cannot end while the process keeping that timer
+is dead or stopped, so it names that process's process faults, never its link cuts: a cut process
+still keeps its own time.
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ from __future__ import annotations
 from chaos.checks.base import Judge, Verdict, secs
 from chaos.checks.params import InvariantSpec
 from chaos.checks.registry import register
-from chaos.checks.views import state_intervals
+from chaos.checks.views import FaultWindow, state_intervals
 from chaos.core.history import History
+
+
+def stops_clock(window: FaultWindow, entries: tuple[str, ...]) -> bool:
+    """True if one of ``entries`` (``prefix`` or ``kind@prefix``) names this fault window."""
+    for entry in entries:
+        kind, at, prefix = entry.rpartition("@")
+        if window.target.startswith(prefix) and (not at or window.kind == kind):
+            return True
+    return False
 
 
 @register
@@ -26,11 +38,11 @@ class TransientStateLimit:
     @staticmethod
     def paused(judge: Judge, params: InvariantSpec, state: str, start: float, end: float) -> float:
         """Seconds of ``[start, end]`` under a fault window that stops ``state``'s clock (merged)."""
-        prefixes = tuple(params.transient_paused_by.get(state) or ())
-        if not prefixes:
+        entries = tuple(params.transient_paused_by.get(state) or ())
+        if not entries:
             return 0.0
         spans = sorted((max(start, w.start), min(end, w.end if w.end is not None else end))
-                       for w in judge.windows if w.target.startswith(prefixes))
+                       for w in judge.windows if stops_clock(w, entries))
         total, reach = 0.0, start
         for low, high in spans:
             low = max(low, reach)

@@ -297,6 +297,28 @@ def test_a_state_only_a_message_can_end_is_not_timed_while_the_brokers_are_away(
     assert not reserved.ok, "a state ended by the system's own timer is judged on the wall clock"
 
 
+def test_a_timer_state_is_paused_only_by_the_named_kinds_on_its_keeper(craft: Craft) -> None:
+    """``kind@prefix`` entries: a kill of the timer's keeper stops the clock, a cut of its link does not."""
+    check = get_check("transient-state-limit")
+    rules = RULES.with_overrides(transient_limits={"reserved": 8.0},
+                                 transient_paused_by={"reserved": ["kill@central", "pause@central"]})
+
+    def window(kind: str, target: str, start: float, end: float) -> list[tuple[float, str, dict[str, Any]]]:
+        fault = {"window": f"{kind}-{start}", "name": f"{target} {kind}", "kind": kind, "target": target}
+        return [(start, "fault_start", {**fault, "params": {}}), (end, "fault_end", fault)]
+
+    held = [(0.0, "state", state({"CP_1": "reserved"})), (10.0, "state", state({"CP_1": "available"}))]
+    [killed] = check.check(craft([*held, *window("kill", "central", 1.0, 3.0), (12.0, "end", {})]), rules)
+    assert killed.ok and "reserved: kill@central/pause@central" in killed.message
+    assert killed.value == pytest.approx(8.0)
+    [both] = check.check(craft([*held, *window("kill", "central", 1.0, 3.0), *window("pause", "central", 2.0, 4.0),
+                                (12.0, "end", {})]), rules)
+    assert both.ok and both.value == pytest.approx(7.0), "overlapping windows count once"
+    for kind, target in (("link-down", "central"), ("kill", "cp-CP_1")):
+        [wall] = check.check(craft([*held, *window(kind, target, 1.0, 3.0), (12.0, "end", {})]), rules)
+        assert not wall.ok and "reserved for 10.0 s (limit 8 s)" in wall.message, f"{kind} on {target} stops nothing"
+
+
 def test_a_grant_made_and_undone_in_one_instant_leaves_nobody_holding(craft: Craft) -> None:
     check = get_check("no-double-allocation")
     made_and_undone = [(10.0, "acquired", {"resource": "CP_1", "holder": "a", "reservation": "r1"}),
