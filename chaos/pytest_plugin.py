@@ -14,7 +14,9 @@ Fixtures (scopes chosen so the expensive things start once):
   (0..N-1, default 5), or exactly ``--chaos-seed S`` to replay one.
 
 After every test that used a cluster, links are healed and paused or dead brokers are brought back,
-so one scenario's fault never leaks into the next.
+so one scenario's fault never leaks into the next. Every pytest process (the controller and each
+xdist worker) owns what it starts (``chaos.infra.lifeline``): however it ends, a watchdog stops
+what it left, and a run that finds an earlier run's leftovers says so first.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pytest
 
 from chaos.core.scenario import Scenario
 from chaos.core.testmap import TestMap
+from chaos.infra import lifeline
 from chaos.infra.backends.base import Infra
 from chaos.infra.backends.factory import BACKENDS, make_backend
 from chaos.infra.topology import HARNESS_ROLE, parse_roles, with_harness
@@ -77,7 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    lifeline.activate()  # before xdist starts its workers: they inherit this process's mark
     workers = getattr(config.option, "numprocesses", None)  # pytest-xdist's -n, when it is installed
     if config.getoption("--chaos-backend") == "external" and workers not in (None, 0):
         raise pytest.UsageError(
@@ -103,9 +108,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):  # the controller's work, not each xdist worker's
+        return
     figures = session.config.getoption("--chaos-figures")
-    if figures and not hasattr(session.config, "workerinput"):  # the controller, not each xdist worker
+    if figures:
         Path(figures).unlink(missing_ok=True)  # one run's figures per file
+    found = lifeline.leftovers()
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if found and terminal is not None:
+        terminal.write_line(lifeline.warning(found), yellow=True, bold=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -4,6 +4,7 @@ evchaos infra install            resolve Kafka (Maven) and build Toxiproxy (Go) 
 evchaos infra up [--roles R,..]  start a cluster and Toxiproxy in the background
 evchaos infra status [--json]    where everything answers, and which processes run
 evchaos infra down [--clean]     stop what `up` started (found by pid files)
+evchaos infra gc [--dry-run]     stop what earlier test runs left running (their watchdog was killed too)
 evchaos check HISTORY            re-run the invariant checks on a saved history
 evchaos report [--name TITLE]    build the Allure HTML report (installs Allure 3 with npm once)
 evchaos faults                   every fault kind, what it does and its parameters (from the registry)
@@ -88,6 +89,24 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    from chaos.infra import lifeline
+    from chaos.infra.backends.local import STATE_FILE, LocalBackend
+
+    found = lifeline.leftovers()
+    if not found:
+        print("nothing left by earlier runs")
+    elif args.dry_run:
+        print(f"left by earlier runs ({len(found.names())}, not stopped: --dry-run): {', '.join(found.names())}")
+    else:
+        stopped = lifeline.gc(found)
+        print(f"stopped {len(stopped.names())} left by earlier runs: {', '.join(stopped.names())}")
+    workdir = _workdir(args)
+    if (workdir / STATE_FILE).exists() and any(s.is_running() for s in LocalBackend.load(workdir).services):
+        print(f"left alone: the cluster `evchaos infra up` started in {workdir} (`evchaos infra down` stops it)")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace, rest: list[str]) -> int:
     from chaos.cli.check import run_check
 
@@ -168,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", help=workdir_help)
     p.add_argument("--clean", action="store_true", help="also remove the brokers' data")
     p.set_defaults(func=cmd_down)
+
+    p = infra_sub.add_parser("gc", help="stop the processes and containers earlier test runs left running")
+    p.add_argument("--dry-run", action="store_true", help="only list them")
+    p.add_argument("--workdir", help=workdir_help)
+    p.set_defaults(func=cmd_gc)
 
     p = sub.add_parser("check", help="re-run the invariant checks on a saved history", add_help=False)
     p.set_defaults(func=cmd_check)

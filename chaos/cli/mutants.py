@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from chaos.infra import lifeline
 from chaos.mutants import matrix
 from chaos.mutants.patches import MutantError, discover
 from chaos.mutants.runner import Outcome, run_suite
@@ -50,6 +51,7 @@ def run_mutants(argv: list[str]) -> int:
         print(f"evchaos mutants: {exc}", file=sys.stderr)
         return 2
     suite = args.suite or DEFAULT_SUITE
+    lifeline.activate()  # a killed matrix run takes its suite, and everything that suite started, with it
     say(f"{len(mutants)} mutant(s), suite: pytest {' '.join(suite)}")
     outcomes: list[Outcome] = []
     if not args.no_baseline:

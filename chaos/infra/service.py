@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaos.infra.reaper import NAME_VAR
+
 ReadyCheck = Callable[[], bool]
 
 
@@ -68,7 +70,7 @@ class Service:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - owned by the service until stop
         log.write(f"\n=== {time.strftime('%H:%M:%S')} start {' '.join(self.argv)}\n".encode())
-        env = {**os.environ, **self.env}
+        env = {**os.environ, NAME_VAR: self.name, **self.env}  # and the run's mark (chaos.infra.lifeline)
         try:
             self._proc = subprocess.Popen(
                 list(self.argv),

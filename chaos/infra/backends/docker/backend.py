@@ -24,6 +24,7 @@ from chaos.infra.backends.docker.config import (
 )
 from chaos.infra.backends.docker.engine import KAFKA_IMAGE, TOXIPROXY_IMAGE, build_toxiproxy_image, require_engine
 from chaos.infra.endpoints import BrokerInfo, Endpoints
+from chaos.infra.lifeline import container_labels
 from chaos.infra.topology import DEFAULT_ROLES, Topology
 from chaos.infra.toxiproxy.client import ToxiproxyClient, ToxiproxyError
 
@@ -60,6 +61,7 @@ class DockerBackend(Infra):
         network = Network().create()
         toxiproxy = (
             DockerContainer(TOXIPROXY_IMAGE).with_network(network).with_network_aliases("toxiproxy")
+            .with_kwargs(labels=container_labels())  # the run's mark: its watchdog removes what it left
             .with_exposed_ports(TOXIPROXY_API_PORT, *(link.proxy_port for link in topology.links))
         )
         parts = _Containers(network, toxiproxy, [])
@@ -77,6 +79,7 @@ class DockerBackend(Infra):
                 }
                 container = (
                     DockerContainer(KAFKA_IMAGE).with_network(network).with_network_aliases(broker_host(n))
+                    .with_kwargs(labels=container_labels())
                     .with_name(f"evchaos-{broker_host(n)}-{network.name[:8]}")
                     .with_exposed_ports(INTERNAL_PORT)
                 )
