@@ -25,7 +25,7 @@ from benchmarks.common import goal, repeat, say, summary, timed, write
 from chaos.infra.backends.local import LocalBackend
 from chaos.infra.install import default_installation, install
 from chaos.infra.kafka_protocol import _encode_request, _recv_exact
-from chaos.infra.topology import free_ports
+from chaos.infra.ports import free_ports
 from chaos.infra.toxiproxy.server import toxiproxy_service
 
 

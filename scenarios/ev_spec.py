@@ -9,7 +9,7 @@ import sys
 
 from chaos.checks import InvariantSpec
 from chaos.core.spec import DeadLetterSpec, FactSpec, ProbeSpec, ServiceSpec, SystemSpec
-from chaos.infra.topology import free_ports
+from chaos.infra.ports import free_ports
 from evcharge.messages import Topics
 
 CPS = ("CP_001", "CP_002")

@@ -10,13 +10,10 @@ disabling them cuts X and nobody else. Brokers talk to each other and to the con
 
 from __future__ import annotations
 
-import random
 import re
-import socket
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
+from chaos.infra.ports import free_ports
 from chaos.infra.toxiproxy.client import Proxy
 
 HARNESS_ROLE = "harness"
@@ -25,46 +22,6 @@ DEFAULT_ROLES = (HARNESS_ROLE,)
 """A cluster's roles when nobody names any. A system's roles come from its spec (``SystemSpec.roles``)."""
 RESERVED_LISTENERS = ("CONTROLLER", "INTERNAL")
 _ROLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
-
-
-LISTEN_LOW = 10_000
-"""The lowest port ``free_ports`` hands out (below it: well-known and registered services)."""
-EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
-
-
-def ephemeral_low(path: Path | None = None) -> int | None:
-    """The first port of the kernel's range for outgoing connections (None: not known here)."""
-    try:
-        return int((path or EPHEMERAL_RANGE).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """Free ports below the kernel's ephemeral range, all held open together so no two are the same.
-
-    Why below it: a port the kernel hands out for ``bind(0)`` comes from the same range as the
-    source ports of outgoing connections, and between our check and the broker's own bind one of
-    the hundreds of client connections a run opens took it (a 3-node cluster's third broker died
-    with "Address already in use", and the run waited 90 s for the cluster). Outgoing connections
-    never take a port below the range. Where the range is not known, the kernel chooses.
-    """
-    top = ephemeral_low()
-    candidates = list(range(LISTEN_LOW, top)) if top is not None and top - LISTEN_LOW > 100 * count else []
-    if candidates:
-        random.shuffle(candidates)
-    with ExitStack() as stack:
-        ports: list[int] = []
-        for candidate in [*candidates, *[0] * count]:
-            if len(ports) == count:
-                break
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            try:
-                sock.bind((host, candidate))
-            except OSError:
-                continue  # in use: the next one
-            ports.append(sock.getsockname()[1])
-        return ports
 
 
 def parse_roles(text: str) -> tuple[str, ...]:

@@ -1,39 +1,91 @@
 """``free_ports``: listeners the harness gives brokers, proxies and services stay clear of the ports
-the kernel hands out to outgoing connections, so no client connection can take one first."""
+the kernel hands out to outgoing connections, and of the ports another harness process was just
+given, so no connection and no other run can take one first."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from chaos.infra import topology
-from chaos.infra.topology import LISTEN_LOW, ephemeral_low, free_ports
+from chaos.infra import ports
+from chaos.infra.ports import LISTEN_LOW, ephemeral_low, free_ports, lease
+
+
+@pytest.fixture(autouse=True)
+def own_leases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test leases in a folder of its own (the machine-wide one belongs to real runs)."""
+    folder = tmp_path / "leases"
+    monkeypatch.setenv("EVCHAOS_PORT_LEASES", str(folder))
+    return folder
 
 
 def test_ports_are_distinct_free_and_below_the_ephemeral_range() -> None:
     low = ephemeral_low()
-    ports = free_ports(40)
-    assert len(set(ports)) == 40
+    taken = free_ports(40)
+    assert len(set(taken)) == 40
     if low is not None:
-        assert all(LISTEN_LOW <= port < low for port in ports), (low, ports)
-    for port in ports:  # each can be bound right away
+        assert all(LISTEN_LOW <= port < low for port in taken), (low, taken)
+    for port in taken:  # each can be bound right away
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", port))
 
 
-def test_a_port_in_use_is_skipped(monkeypatch) -> None:
+def test_a_port_in_use_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", LISTEN_LOW))
         taken.listen()
-        monkeypatch.setattr(topology.random, "shuffle", lambda items: None)  # try LISTEN_LOW first
+        monkeypatch.setattr(ports.random, "shuffle", lambda items: None)  # try LISTEN_LOW first
         assert LISTEN_LOW not in free_ports(3)
 
 
-def test_without_a_known_range_the_kernel_chooses(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(topology, "EPHEMERAL_RANGE", tmp_path / "missing")
+def test_without_a_known_range_the_kernel_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ports, "EPHEMERAL_RANGE", tmp_path / "missing")
     assert ephemeral_low(tmp_path / "missing") is None
-    monkeypatch.setattr(topology.random, "shuffle", lambda items: pytest.fail("no range: nothing to shuffle"))
-    ports = free_ports(3)
-    assert len(set(ports)) == 3 and all(port > 0 for port in ports)
+    chosen = free_ports(3)
+    assert len(set(chosen)) == 3 and all(port > 0 for port in chosen)
+
+
+GRAB = """
+import json, sys, time
+from chaos.infra.ports import free_ports
+print(json.dumps(free_ports(int(sys.argv[1]))), flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_port_another_process_was_given_is_not_given_again_until_it_ends(
+    own_leases: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two harness processes, each seeing every port free: the second never gets the first's ports."""
+    monkeypatch.setattr(ports.random, "shuffle", lambda items: None)  # both try the same ports, in order
+    other = subprocess.Popen([sys.executable, "-c", GRAB.replace("from chaos", "import chaos.infra.ports as p; "
+                              "p.random.shuffle = lambda items: None\nfrom chaos"), "20", "600"],
+                             stdout=subprocess.PIPE, text=True, env={**os.environ}, cwd=Path(__file__).parents[2])
+    try:
+        assert other.stdout is not None
+        theirs = set(json.loads(other.stdout.readline()))
+        mine = set(free_ports(20))
+        assert len(theirs) == 20 and not theirs & mine, "the same port went to two processes"
+    finally:
+        other.kill()
+        other.wait(10)
+    assert set(free_ports(20)) & theirs, "the leases of a process that ended are taken back"
+
+
+def test_a_lease_runs_out_after_its_time(own_leases: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own_leases.mkdir(parents=True, exist_ok=True)
+    assert lease(23456, own_leases)
+    assert not lease(23456, own_leases), "held by this live process"
+    later = time.time() + ports.LEASE_SECONDS + 1
+    monkeypatch.setattr(ports.time, "time", lambda: later)
+    assert lease(23456, own_leases), "an old lease no longer holds"
+    (own_leases / "23457").write_text("garbage")
+    os.utime(own_leases / "23457", (0, 0))
+    assert lease(23457, own_leases), "a half-written lease of long ago is reclaimed"

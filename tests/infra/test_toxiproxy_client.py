@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from chaos.infra.topology import free_ports
+from chaos.infra.ports import free_ports
 from chaos.infra.toxiproxy import Proxy, Toxic, ToxiproxyClient, ToxiproxyError
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos.infra.ports import free_ports
 from chaos.infra.service import Service
-from chaos.infra.topology import free_ports
 from evcharge.cp.health import ask
 
 
