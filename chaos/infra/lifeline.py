@@ -19,6 +19,7 @@ reaches direct children (and fires when the *thread* that forked one ends). So `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -47,13 +48,15 @@ class Lifeline:
 _active: Lifeline | None = None
 
 
-def activate() -> Lifeline:
-    """Make this process the owner of what it starts from now on (idempotent)."""
+def activate() -> Lifeline | None:
+    """Make this process the owner of what it starts from now on (idempotent). None where there is
+    no /proc to find marked processes in (macOS): there, only a run's own teardown stops them."""
     global _active
     if _active is not None:
         return _active
     mark = reaper.identity(os.getpid())
-    assert mark is not None, "a running process has an identity"
+    if mark is None:
+        return None
     chain = ",".join(filter(None, (os.environ.get(MARK_VAR), mark)))
     log = watchdog_log()
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +67,17 @@ def activate() -> Lifeline:
     )
     os.environ[MARK_VAR] = chain  # after the watchdog: it must carry no mark, or a sweep would end it
     _active = Lifeline(mark, chain, watchdog)
+    os.register_at_fork(after_in_child=_let_go)  # a fork that outlives us must not hold the pipe open
     return _active
+
+
+def _let_go() -> None:
+    """In a forked (not exec'd) child: close the owner's end of the watchdog's pipe. Exec'd children
+    never get it (close-on-exec); a fork keeps every descriptor, and while it lived the watchdog
+    would wait for it instead of the owner."""
+    if _active is not None and _active.watchdog.stdin is not None:
+        with contextlib.suppress(OSError):
+            os.close(_active.watchdog.stdin.fileno())
 
 
 def container_labels() -> dict[str, str]:

@@ -9,18 +9,23 @@ the broker, proxy or service that gets one binds it. Two hazards live in that ga
   never taken that way;
 - **another harness process**: two xdist workers, or a test run beside ``make chaos``, each saw the
   same port free and gave it to two listeners (a worker's broker died the same way). So every port
-  handed out is also *leased*: a file ``<port>`` in a machine-wide folder, created exclusively,
-  naming the process that took it and when. A lease holds for ``LEASE_SECONDS`` (ample time to bind;
-  once bound, the kernel guards the port) or until its process ends, whichever comes first.
+  handed out is also *leased*: a file ``<port>`` in a machine-wide folder, created under a lock,
+  naming the process that took it, when, and for how long. A service's port is held for
+  ``LEASE_SECONDS`` (ample time to bind; once bound, the kernel guards it); a cluster's for as long
+  as the process that owns the cluster lives, since a fault (a disabled proxy, a killed broker)
+  unbinds it for a while. Either way a lease ends with its process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import random
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -34,7 +39,10 @@ LEASE_SECONDS = 300.0
 def lease_dir() -> Path:
     """One folder for every harness process on this machine, whatever its ``EVCHAOS_HOME``."""
     path = Path(os.environ.get("EVCHAOS_PORT_LEASES") or Path(tempfile.gettempdir()) / "evchaos-port-leases")
-    path.mkdir(mode=0o1777, parents=True, exist_ok=True)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(PermissionError):
+            path.chmod(0o1777)  # every user's runs lease here (mkdir's mode is cut by the umask)
     return path
 
 
@@ -53,42 +61,76 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
-def _me() -> str:
-    return f"{os.getpid()}-{_start_time(os.getpid())}"
+def _alive(owner: str) -> bool:
+    """True while the process a lease names runs (the same one: its start time, where /proc says)."""
+    pid, _, start = owner.partition("-")
+    if not pid.isdigit():
+        return False
+    if Path("/proc/self/stat").exists():
+        return _start_time(int(pid)) == start
+    try:  # no /proc (macOS): the pid alone
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _stale(lease: Path, now: float) -> bool:
-    """True once a lease's time is up or the process that took it has ended."""
+    """True once the process that took a lease has ended, or its time (if it gave one) is up."""
     try:
-        owner, taken = lease.read_text().split()
-        pid, _, start = owner.partition("-")
-        return now - float(taken) > LEASE_SECONDS or _start_time(int(pid)) != start
+        owner, taken, hold = lease.read_text().split()
+        return not _alive(owner) or (hold != "process" and now - float(taken) > float(hold))
     except FileNotFoundError:
-        return False  # released meanwhile: the next create decides
-    except (OSError, ValueError):
-        return now - lease.stat().st_mtime > LEASE_SECONDS  # half-written by a taker that died mid-write
+        return False  # released meanwhile: the create decides
+    except (OSError, ValueError):  # half-written by a taker that died mid-write: judge its age
+        with contextlib.suppress(FileNotFoundError):
+            return now - lease.stat().st_mtime > LEASE_SECONDS
+        return False
 
 
-def lease(port: int, folder: Path | None = None) -> bool:
-    """Take ``port`` for this process unless another live, recent lease holds it."""
-    path = (folder or lease_dir()) / str(port)
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The folder's one lock (a file every user may open: each user's runs lease here too)."""
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        with contextlib.suppress(PermissionError):
+            os.fchmod(fd, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def lease(port: int, folder: Path | None = None, hold: float | None = LEASE_SECONDS) -> bool:
+    """Take ``port`` for this process unless a live lease of another holds it: for ``hold`` seconds,
+    or while this process lives (``None``: a cluster's ports, unbound whenever a fault stops their
+    listener, must not go to another run before the cluster is gone).
+
+    Check, reclaim and create happen under one lock on the folder: two processes reclaiming the
+    same stale lease must not both win it."""
+    folder = folder or lease_dir()
+    path = folder / str(port)
     now = time.time()
-    for _ in range(2):
-        try:
+    try:
+        with _locked(folder):
+            if path.exists():
+                if not _stale(path, now):
+                    return False
+                path.unlink(missing_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            if not _stale(path, now):
-                return False
-            path.unlink(missing_ok=True)  # reclaim it; a racing taker's O_EXCL decides between us
-            continue
-        with os.fdopen(fd, "w") as out:
-            out.write(f"{_me()} {now:.3f}\n")
-        return True
-    return False
+            with os.fdopen(fd, "w") as out:
+                out.write(f"{os.getpid()}-{_start_time(os.getpid())} {now:.3f} "
+                          f"{'process' if hold is None else hold}\n")
+            return True
+    except (FileExistsError, PermissionError):
+        return False  # another user's lease (their sticky folder), or theirs to judge
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct ports, each free now, below the ephemeral range, and leased to this process.
+def free_ports(count: int, host: str = "127.0.0.1", hold: float | None = LEASE_SECONDS) -> list[int]:
+    """``count`` distinct ports, each free now, below the ephemeral range, and leased to this process
+    (for ``hold`` seconds, or while it lives: see ``lease``).
 
     Where the range is not known the kernel chooses (``bind(0)``), still leased."""
     top = ephemeral_low()
@@ -106,7 +148,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
             except OSError:
                 continue  # in use: the next one
             port = int(sock.getsockname()[1])
-            if lease(port, folder):
+            if lease(port, folder, hold):
                 ports.append(port)
         if len(ports) < count:
             raise OSError(f"only {len(ports)} of {count} free ports could be leased (leases in {folder})")

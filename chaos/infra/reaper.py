@@ -51,14 +51,20 @@ def mark_alive(mark: str) -> bool:
 
 @dataclass(frozen=True)
 class Marked:
-    """A process that carries a run's marks."""
+    """A process that carries a run's marks (``ident``: its own ``pid-starttime``)."""
 
     pid: int
     chain: tuple[str, ...]
     name: str
+    ident: str = ""
 
     def describe(self) -> str:
         return f"{self.name} (pid {self.pid})"
+
+    def running(self) -> bool:
+        """True while this very process runs (not another that took its pid)."""
+        now = identity(self.pid)
+        return now is not None and (not self.ident or now == self.ident)
 
     @property
     def orphaned(self) -> bool:
@@ -91,10 +97,11 @@ def marked_processes() -> Iterator[Marked]:
             continue
         env = _environ(entry.name)
         chain = env.get(MARK_VAR.encode())
-        if not chain or identity(int(entry.name)) is None:
+        ident = identity(int(entry.name)) if chain else None
+        if not chain or ident is None:
             continue
         name = env.get(NAME_VAR.encode(), b"").decode(errors="replace") or _command(entry.name)
-        yield Marked(int(entry.name), tuple(chain.decode().split(",")), name)
+        yield Marked(int(entry.name), tuple(chain.decode().split(",")), name, ident)
 
 
 def stop(processes: Iterable[Marked], grace: float = 5.0) -> list[Marked]:
@@ -102,14 +109,16 @@ def stop(processes: Iterable[Marked], grace: float = 5.0) -> list[Marked]:
 
     SIGKILL, not SIGTERM: the run they served is over, nobody reads what a clean stop would flush.
     Returns the processes that were still running when asked to stop."""
-    stopped = [p for p in processes if identity(p.pid) is not None]
+    stopped = [p for p in processes if p.running()]
     for process in stopped:
+        if not process.running():
+            continue  # it ended since the scan, and its pid may be someone else's by now
         try:
             os.kill(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             continue
     deadline = time.monotonic() + grace
-    while any(identity(p.pid) is not None for p in stopped) and time.monotonic() < deadline:
+    while any(p.running() for p in stopped) and time.monotonic() < deadline:
         time.sleep(0.05)
     return stopped
 
@@ -139,7 +148,7 @@ def marked_containers() -> list[tuple[str, tuple[str, ...]]]:
     try:
         listed = subprocess.run(
             [docker, "ps", "-a", "--filter", f"label={LABEL}", "--format", f'{{{{.ID}}}} {{{{.Label "{LABEL}"}}}}'],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True, text=True, timeout=5,  # a hung daemon must not hold up every run's start
         )
     except (OSError, subprocess.TimeoutExpired):
         return []

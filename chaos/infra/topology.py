@@ -80,7 +80,7 @@ class Topology:
             raise ValueError(f"--brokers must be 1 or 3, not {brokers}")
         roles = validate_roles(with_harness(roles))
         node_ids = tuple(range(1, brokers + 1))
-        ports = iter(free_ports(1 + brokers * (2 + 2 * len(roles)), host))
+        ports = iter(free_ports(1 + brokers * (2 + 2 * len(roles)), host, hold=None))  # the cluster's lifetime
         toxiproxy_port = next(ports)
         controller = {n: next(ports) for n in node_ids}
         internal = {n: next(ports) for n in node_ids}

@@ -79,13 +79,35 @@ def test_a_port_another_process_was_given_is_not_given_again_until_it_ends(
     assert set(free_ports(20)) & theirs, "the leases of a process that ended are taken back"
 
 
-def test_a_lease_runs_out_after_its_time(own_leases: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lease_runs_out_after_its_time_unless_held_for_the_process(
+    own_leases: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     own_leases.mkdir(parents=True, exist_ok=True)
-    assert lease(23456, own_leases)
+    assert lease(23456, own_leases) and lease(23458, own_leases, hold=None)
     assert not lease(23456, own_leases), "held by this live process"
     later = time.time() + ports.LEASE_SECONDS + 1
     monkeypatch.setattr(ports.time, "time", lambda: later)
     assert lease(23456, own_leases), "an old lease no longer holds"
+    assert not lease(23458, own_leases), "a cluster's port stays leased while its process lives"
     (own_leases / "23457").write_text("garbage")
     os.utime(own_leases / "23457", (0, 0))
     assert lease(23457, own_leases), "a half-written lease of long ago is reclaimed"
+
+
+RACE = """
+import sys, time
+from pathlib import Path
+from chaos.infra.ports import lease
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+print("won" if lease(24680, Path(sys.argv[1])) else "lost", flush=True)
+"""
+
+
+def test_of_many_processes_reclaiming_one_stale_lease_exactly_one_wins(own_leases: Path) -> None:
+    own_leases.mkdir(parents=True, exist_ok=True)
+    (own_leases / "24680").write_text("1-nosuchprocess 0 process\n")  # its owner is long gone
+    go = str(time.time() + 1.5)
+    racers = [subprocess.Popen([sys.executable, "-c", RACE, str(own_leases), go], stdout=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).parents[2]) for _ in range(8)]
+    said = [racer.communicate(timeout=60)[0].strip() for racer in racers]
+    assert sorted(said) == ["lost"] * 7 + ["won"], said

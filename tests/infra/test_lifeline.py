@@ -51,7 +51,13 @@ service = Service("listener", [sys.executable, "-c", SERVICE], work, ready=(work
 service.start()
 if how == "paused":
     service.pause()
-print(json.dumps({"service": service.pid, "watchdog": line.watchdog.pid}), flush=True)
+forked = 0
+if how == "forked":  # a child forked without exec (multiprocessing's fork) that outlives the owner
+    forked = os.fork()
+    if forked == 0:
+        time.sleep(600)
+        os._exit(0)
+print(json.dumps({"service": service.pid, "watchdog": line.watchdog.pid, "forked": forked}), flush=True)
 if how in ("exit", "paused-exit"):
     sys.exit(0)  # a clean exit that forgot to stop its service
 if how == "raise":
@@ -82,10 +88,11 @@ def everything_below(owner: subprocess.Popen[str], tmp_path: Path) -> tuple[set[
 
 @pytest.mark.parametrize("how, end", [
     ("sleep", signal.SIGKILL), ("sleep", signal.SIGTERM), ("sleep", signal.SIGINT),
-    ("paused", signal.SIGKILL), ("exit", None), ("raise", None),
-], ids=["SIGKILL", "SIGTERM", "SIGINT", "paused-service-SIGKILL", "clean-exit", "exception"])
+    ("paused", signal.SIGKILL), ("forked", signal.SIGKILL), ("exit", None), ("raise", None),
+], ids=["SIGKILL", "SIGTERM", "SIGINT", "paused-service-SIGKILL", "forked-child-SIGKILL", "clean-exit", "exception"])
 def test_however_the_owner_ends_nothing_it_started_is_left(tmp_path: Path, how: str, end: signal.Signals | None):
     owner, pids = start_owner(tmp_path, how)
+    forked_child = int(pids.get("forked") or 0)
     if end is not None:
         tree, port = everything_below(owner, tmp_path)
         assert port in listening_ports(tree) and str(pids["service"]) in {i.split("-")[0] for i in tree}
@@ -93,8 +100,13 @@ def test_however_the_owner_ends_nothing_it_started_is_left(tmp_path: Path, how: 
     else:
         tree, port = {identity(pids["service"]) or "gone"}, service_port(tmp_path)
     owner.wait(10)
-    wait_until(lambda: not alive(tree) and not port_listening(port), 10,
-               lambda: f"still running: {alive(tree)}; port {port} listening: {port_listening(port)}")
+    forked = identity(forked_child) if forked_child else None
+    try:
+        wait_until(lambda: not alive(tree - {forked}) and not port_listening(port), 10,
+                   lambda: f"still running: {alive(tree)}; port {port} listening: {port_listening(port)}")
+    finally:
+        if forked_child:
+            os.kill(forked_child, signal.SIGKILL)
 
 
 def test_a_live_run_is_no_leftover_and_gc_leaves_it_alone(tmp_path: Path):
