@@ -170,7 +170,9 @@ def ev_spec(
             ServiceSpec(
                 f"driver-{driver}",
                 evcharge("driver", "--id", driver, "--api-port", str(port), "--variant", variant,
-                         "--request-deadline", str(driver_deadline)),
+                         "--request-deadline", str(driver_deadline),
+                         "--api-token-file", "{workdir}/" + f"driver-{driver}.token",
+                         "--audit-log", "{workdir}/" + f"driver-{driver}.audit"),
                 role="driver", env=env, ready=f"http GET http://127.0.0.1:{port}/health", ready_timeout=30,
             )
         )
