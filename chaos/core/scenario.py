@@ -223,6 +223,7 @@ class Scenario:
                     service.send_signal(signal.SIGKILL)
             for service in services:
                 service.kill()
+            self.system.close()
 
     def _gather(self) -> None:
         """Record, once: the suite's own evidence (``gatherers``), which services still run, the
