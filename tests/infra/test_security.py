@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -120,3 +121,57 @@ def test_status_json_carries_the_harness_credentials(cluster: LocalBackend):
     endpoints = type(cluster.endpoints).from_json(cluster.endpoints.to_json())
     assert endpoints.harness_credentials == cluster.endpoints.harness_credentials
     assert endpoints.harness_access().settings["sasl_mechanism"] == "PLAIN"
+
+
+WRITER = """
+import os, sys
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+producer = KafkaProducer(bootstrap_servers=os.environ["BOOTSTRAP"], security_protocol="SASL_PLAINTEXT",
+                         sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=os.environ["USER_NAME"],
+                         sasl_plain_password=os.environ["PASSWORD"], max_block_ms=8000, request_timeout_ms=5000)
+for topic in sys.argv[1:]:
+    try:
+        producer.send(topic, b"x").get(timeout=15)
+        print("wrote", topic, flush=True)
+    except KafkaError as exc:
+        print("refused", topic, type(exc).__name__, flush=True)
+producer.close(timeout=5)
+"""
+
+
+def test_each_service_of_a_run_gets_its_own_principal_with_its_grants_only(cluster: LocalBackend, tmp_path):
+    """The harness's side: SystemRun makes a principal per service from its spec, hands it over in
+    ``{kafka_user}``/``{kafka_password}``, and removes it at the end."""
+    import sys
+
+    from chaos.core.spec import ServiceSpec, SystemSpec
+    from chaos.core.system import SystemRun
+
+    prefix = f"r{uuid.uuid4().hex[:6]}."
+    mine, theirs = f"{prefix}mine", f"{prefix}theirs"
+    admin = records.admin_client(cluster.endpoints.harness_access())
+    try:
+        from kafka.admin import NewTopic
+
+        admin.create_topics([NewTopic(mine, 1, 1), NewTopic(theirs, 1, 1)])
+    finally:
+        admin.close()
+    env = {"BOOTSTRAP": "{bootstrap}", "USER_NAME": "{kafka_user}", "PASSWORD": "{kafka_password}"}
+    spec = SystemSpec("secured-toy", [
+        ServiceSpec("writer", [sys.executable, "-c", WRITER, mine, theirs], role="app", env=env,
+                    grants=[Grant("write", "topic", "{topic_prefix}mine")]),
+    ])
+    run = SystemRun(spec, cluster, tmp_path, topic_prefix=prefix)
+    issued = run.credentials["writer"]
+    assert issued.user == f"{prefix}writer"
+    with run.running():
+        service = run.services["writer"]
+        deadline = time.monotonic() + 60
+        while service.is_running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        said = service.log_path.read_text()
+    assert f"wrote {mine}" in said and f"refused {theirs} TopicAuthorizationFailedError" in said, said
+    assert run.credentials == {}, "the run's principals are removed when it ends"
+    with pytest.raises(KafkaError):  # the very password it was given no longer opens anything
+        producer(cluster.endpoints.bootstrap("app"), issued).send(mine, b"gone").get(timeout=15)
