@@ -177,7 +177,8 @@ def ev_spec(
                 evcharge("driver", "--id", driver, "--api-port", str(port), "--variant", variant,
                          "--request-deadline", str(driver_deadline),
                          "--api-token-file", "{workdir}/" + f"driver-{driver}.token",
-                         "--audit-log", "{workdir}/" + f"driver-{driver}.audit"),
+                         "--audit-log", "{workdir}/" + f"driver-{driver}.audit",
+                         "--audit-key-file", "{workdir}/" + f"driver-{driver}.audit-key"),
                 role="driver", env=env, ready=f"http GET http://127.0.0.1:{port}/health", ready_timeout=30,
                 grants=grants_for("driver"),
             )

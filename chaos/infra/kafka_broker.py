@@ -88,6 +88,7 @@ def server_properties(
 def _write_properties(path: Path, props: dict[str, str]) -> None:
     """Written private (0600): with security on it holds the cluster's static passwords."""
     path.touch(mode=0o600)
+    path.chmod(0o600)  # an older file of a reused folder keeps its mode otherwise
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
 

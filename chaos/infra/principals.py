@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.records import admin_client
-from chaos.infra.security import SCRAM, Credentials
+from chaos.infra.security import RESERVED_USERS, SCRAM, Credentials
 
 OPERATIONS = ("read", "write", "create", "describe", "delete", "alter", "all")
 RESOURCES = ("topic", "group", "cluster", "transactional_id")
@@ -60,6 +60,9 @@ def add_principals(access: KafkaAccess, grants: Mapping[str, Sequence[Grant]]) -
     """A SCRAM user with a fresh password for every principal named, and its grants as ACLs."""
     from kafka.admin._users import UserScramCredentialUpsertion
 
+    reserved = sorted(set(grants) & set(RESERVED_USERS))
+    if reserved:
+        raise PrincipalError(f"principal name(s) {reserved} are the cluster's own super users: name them otherwise")
     made = {user: Credentials(user, secrets.token_urlsafe(18), SCRAM) for user in grants}
     admin = admin_client(access)
     try:

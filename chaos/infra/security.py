@@ -17,6 +17,7 @@ cluster on loopback, and the harness is the only party that needs them.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,9 +26,12 @@ from typing import Any
 from chaos.infra.topology import HARNESS_ROLE, RESERVED_LISTENERS
 
 SCRAM = "SCRAM-SHA-512"
+SAFE_PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,128}")
+"""What ``secrets.token_urlsafe`` makes: nothing that could end a quoted JAAS value."""
+RESERVED_USERS = ("broker", "harness")
+"""The static super users: no principal made at run time may take one of these names."""
 PLAIN = "PLAIN"
-BROKER_USER = "broker"
-HARNESS_USER = "harness"
+BROKER_USER, HARNESS_USER = RESERVED_USERS
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
 SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
@@ -106,4 +110,8 @@ class ClusterSecurity:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ClusterSecurity:
-        return cls(str(raw["broker_password"]), str(raw["harness_password"]))
+        passwords = str(raw["broker_password"]), str(raw["harness_password"])
+        if not all(SAFE_PASSWORD.fullmatch(p) for p in passwords):
+            raise ValueError("cluster.json: a password must be URL-safe base64 (it goes into a JAAS line "
+                             "unquoted); remove the cluster folder to get new ones")
+        return cls(*passwords)

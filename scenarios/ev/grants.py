@@ -16,8 +16,9 @@ from chaos.infra.principals import Grant
 from evcharge.messages import Topics
 
 FLOWS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # Central also writes its own clock ticks into monitor-events, to learn how far it has heard
     "central": (Topics.CENTRAL_INPUTS, (Topics.DRIVER_EVENTS, Topics.CP_COMMANDS, Topics.COMMAND_RESULTS,
-                                        Topics.DEAD_LETTER)),
+                                        Topics.DEAD_LETTER, Topics.MONITOR_EVENTS)),
     "cp": ((Topics.CP_COMMANDS,), (Topics.CP_EVENTS, Topics.DEAD_LETTER)),
     "monitor": ((), (Topics.MONITOR_EVENTS,)),
     "driver": ((Topics.DRIVER_EVENTS,), (Topics.DRIVER_REQUESTS, Topics.DEAD_LETTER)),

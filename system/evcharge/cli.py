@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["yes", "no"])
     add_env_option(driver, "--audit-log", "EVCHARGE_AUDIT_LOG", "",
                    "append-only audit log of refused API requests (empty: none; `evcharge audit verify`)")
+    add_env_option(driver, "--audit-key-file", "EVCHARGE_AUDIT_KEY_FILE", "~/.config/evcharge/driver-{id}.audit-key",
+                   "the audit log's HMAC key, made (mode 0600) if the file does not exist; keep it apart from the log")
     driver.add_argument("--services", default=None, help="file with one CP id per line; exit when done")
     add_env_option(
         driver,
@@ -180,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("path", help="the audit log (JSON lines)")
     audit.add_argument("--head", default=None,
                        help="the last record's hash as kept elsewhere: also catches records cut off the end")
+    audit.add_argument("--key-file", default=None, help="the log's HMAC key (the writer's --audit-key-file)")
 
     status = command("status", "Print the CP table from Central's database.", kafka=False)
     add_env_option(status, "--db", "EVCHARGE_DB", "evcharge.db", "SQLite database path")

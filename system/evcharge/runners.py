@@ -96,7 +96,7 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 def api_access(args: argparse.Namespace) -> Access:
     """The driver API's token, TLS files and audit log from the flags; ConfigError for what is wrong."""
-    from evcharge.audit import AuditLog
+    from evcharge.audit import AuditLog, load_key
     from evcharge.driver.api import Access
     from evcharge.driver.guard import load_token
 
@@ -109,9 +109,14 @@ def api_access(args: argparse.Namespace) -> Access:
     token_file = Path(args.api_token_file.replace("{id}", args.id)).expanduser()
     try:
         token, source = load_token(args.api_token, token_file)
-        audit = AuditLog(Path(args.audit_log), f"driver-{args.id}") if args.audit_log else None
+        key_file = Path(args.audit_key_file.replace("{id}", args.id)).expanduser()
+        audit = AuditLog(Path(args.audit_log), f"driver-{args.id}", load_key(key_file)) if args.audit_log else None
+    except PermissionError as exc:
+        raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read or write {exc.filename}: {exc.strerror}") from None
+    except ValueError as exc:  # an audit log whose last line is not a record
+        raise ConfigError(str(exc)) from None
     return Access(token, source, args.api_tls_cert, args.api_tls_key, audit, args.api_allow_plain == "yes")
 
 
@@ -189,7 +194,8 @@ def run_audit(args: argparse.Namespace) -> int:
     from evcharge.audit import verify
 
     try:
-        verdict = verify(Path(args.path), args.head)
+        key = Path(args.key_file).read_bytes().strip() if args.key_file else None
+        verdict = verify(Path(args.path), args.head, key)
     except OSError as exc:
         print(f"evcharge audit: cannot read {args.path}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -94,6 +94,7 @@ class LocalBackend(Infra):
         self.workdir.mkdir(parents=True, exist_ok=True)
         state = self.workdir / STATE_FILE
         state.touch(mode=0o600)  # with security on, it holds the cluster's passwords
+        state.chmod(0o600)
         state.write_text(json.dumps({"topology": self.topology.to_dict(),
                                      "security": self.security.to_dict() if self.security else None}, indent=2))
         started = time.monotonic()

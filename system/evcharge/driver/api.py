@@ -90,6 +90,8 @@ def make_server(driver: Driver, host: str, port: int, access: Access) -> Threadi
     guard: Guard
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = 10.0  # a client that stalls mid-request (or mid-handshake) gives its thread back
+
         def do_GET(self) -> None:
             self._answer(self._get)
 
@@ -97,7 +99,7 @@ def make_server(driver: Driver, host: str, port: int, access: Access) -> Threadi
             self._answer(self._post)
 
         def _refused(self, refusal: Refused) -> None:
-            actor = self.headers.get("Origin") or "unknown"
+            actor = (self.headers.get("Origin") or "unknown")[:200]
             where = f"{self.client_address[0]}:{self.client_address[1]}"
             log.warning("API request refused", extra={"rule": refusal.rule, "reason": str(refusal),
                                                         "path": self.path[:200], "source": where})

@@ -23,7 +23,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import re
 import secrets
+import stat
 from dataclasses import dataclass
 from email.message import Message
 from http import HTTPStatus
@@ -54,18 +56,27 @@ def is_loopback(host: str) -> bool:
 
 
 def load_token(token: str, token_file: Path) -> tuple[str, str]:
-    """(token, where it came from): ``token`` if given, else the file's, else a new one written there."""
+    """(token, where it came from): ``token`` if given, else the file's, else a new one written there.
+
+    An existing file must be this user's and readable by nobody else (``PermissionError`` saying so
+    otherwise): a token another user could read or have planted is no secret."""
     if token:
         return token, "--api-token"
     try:
-        existing = token_file.read_text().strip()
+        info = token_file.stat()
     except FileNotFoundError:
-        existing = ""
-    if existing:
-        return existing, str(token_file)
+        info = None
+    if info is not None:
+        if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+            raise PermissionError(f"the token file {token_file} must be yours with mode 0600 "
+                                  f"(it is mode {stat.S_IMODE(info.st_mode):04o}, uid {info.st_uid}): "
+                                  "fix it with chmod 600, or remove it to get a new token")
+        existing = token_file.read_text().strip()
+        if existing:
+            return existing, str(token_file)
     token_file.parent.mkdir(parents=True, exist_ok=True)
     fresh = secrets.token_urlsafe(32)
-    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(fresh + "\n")
     return fresh, str(token_file)
@@ -93,17 +104,19 @@ class Guard:
 
     @property
     def any_host(self) -> bool:
-        """Listening on every interface (with TLS, which a rebinding page cannot pass): any Host."""
-        return self.host in ("0.0.0.0", "::", "")
+        """Listening on every interface over TLS, which a rebinding page cannot pass (its name is not
+        on the certificate): any Host. Without TLS (a container's own address) the names are checked."""
+        return self.tls and self.host in ("0.0.0.0", "::", "")
 
     def check(self, method: str, path: str, headers: Message) -> None:
         """Raise ``Refused`` naming the first rule the request breaks."""
         host = headers.get("Host", "")
-        if host not in self.hosts and not self.any_host:
-            raise Refused(HTTPStatus.FORBIDDEN, f"Host {host!r} is not this API's address; call it as "
+        if not host or (host not in self.hosts and not self.any_host):
+            raise Refused(HTTPStatus.FORBIDDEN, f"Host {host[:100]!r} is not this API's address; call it as "
                           f"http{'s' if self.tls else ''}://127.0.0.1:{self.port}", "host")
         origin = headers.get("Origin")
-        if origin is not None and origin not in self.origins and not (self.any_host and origin.endswith(host)):
+        own = f"{'https' if self.tls else 'http'}://{host}"
+        if origin is not None and origin not in self.origins and not (self.any_host and origin == own):
             raise Refused(HTTPStatus.FORBIDDEN, f"requests from pages of {origin!r} are refused: only this API's "
                           "own origin may call it from a browser", "origin")
         if method == "POST":
@@ -132,8 +145,8 @@ def body_length(headers: Message) -> int:
     raw = headers.get("Content-Length")
     if raw is None:
         raise Refused(HTTPStatus.LENGTH_REQUIRED, "a POST needs a Content-Length", "body")
-    if not raw.strip().isdigit():
-        raise Refused(HTTPStatus.BAD_REQUEST, f"Content-Length {raw!r} is not a number", "body")
+    if not re.fullmatch(r"[0-9]{1,9}", raw.strip()):
+        raise Refused(HTTPStatus.BAD_REQUEST, f"Content-Length {raw[:40]!r} is not a number", "body")
     length = int(raw)
     if length > MAX_BODY:
         raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,

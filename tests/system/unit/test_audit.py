@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from evcharge import cli
-from evcharge.audit import AuditLog, verify
+from evcharge.audit import GENESIS, AuditLog, load_key, record_hash, verify
 
 
 def written(tmp_path: Path, count: int = 4) -> Path:
@@ -72,3 +72,48 @@ def test_the_cli_says_intact_or_broken(tmp_path: Path, capsys: pytest.CaptureFix
     assert cli.main(["audit", "verify", str(path)]) == 1
     assert "BROKEN after 1 good records: line 2" in capsys.readouterr().out
     assert cli.main(["audit", "verify", str(tmp_path / "missing.log")]) == 2
+
+
+def test_a_keyed_log_cannot_be_rewritten_without_its_key(tmp_path: Path):
+    """An editor who recomputes every hash still fails: the hashes are HMACs under a key kept apart."""
+    path, key = tmp_path / "audit.log", load_key(tmp_path / "audit.key")
+    log = AuditLog(path, "driver-D1", key)
+    for n in range(3):
+        log.record("api POST /charge", "refused", "unknown", "127.0.0.1:1", rule="token", n=n)
+    log.close()
+    assert verify(path, key=key).ok and load_key(tmp_path / "audit.key") == key
+    assert "keyed" in verify(path).problem, "without the key a keyed log is not called intact"
+
+    def forge(lines: list[str]) -> list[str]:  # edit, then recompute the chain as an editor would
+        prev, out = GENESIS, []
+        for line in lines:
+            record = json.loads(line)
+            record["actor"], record["prev"], record["alg"] = "admin", prev, "sha256"
+            record["hash"] = record_hash(record)
+            prev = record["hash"]
+            out.append(json.dumps(record, sort_keys=True))
+        return out
+
+    rewrite(path, forge)
+    assert verify(path).ok, "unkeyed, the forgery is a valid chain: that is why the key exists"
+    forged = verify(path, key=key)
+    assert not forged.ok and forged.problem.startswith("line 1:") and "not signed with the key" in forged.problem
+
+
+def test_two_writers_on_one_log_keep_one_chain(tmp_path: Path):
+    path = tmp_path / "audit.log"
+    first, second = AuditLog(path, "driver-D1"), AuditLog(path, "driver-D1")
+    for n in range(5):
+        (first if n % 2 else second).record("api GET /requests", "refused", "unknown", n=n)
+    first.close()
+    second.close()
+    verdict = verify(path)
+    assert verdict.ok and verdict.records == 5
+
+
+def test_a_log_whose_last_line_is_torn_is_refused_with_what_to_do(tmp_path: Path):
+    path = written(tmp_path)
+    with path.open("a") as log:
+        log.write('{"seq": 5, "tim')
+    with pytest.raises(ValueError, match=r"last line is not a record.*move the log aside"):
+        AuditLog(path, "central")

@@ -189,3 +189,44 @@ def test_over_tls_with_a_real_certificate(tmp_path: Path):
         plain.close()
     finally:
         served.close()
+
+
+def test_odd_headers_are_refused_not_crashed_on(api: Api):
+    body = charge_body()
+    status, error, _ = api.send("POST", "/charge", body, Authorization=f"Bearer {TOKEN}", Content_Type=JSON,
+                                Content_Length="\u00b2")
+    assert status == 400 and "not a number" in error["error"]
+    status, _, _ = api.send("GET", "/requests", Host="", Authorization=f"Bearer {TOKEN}")
+    assert status == 403, "no Host at all is no address of ours"
+
+
+def test_a_plain_container_address_still_checks_names():
+    """0.0.0.0 without TLS (a container's own address): Host and Origin must still be ours."""
+    from email.message import Message
+
+    from evcharge.driver.guard import Guard, Refused
+
+    guard = Guard(TOKEN, "0.0.0.0", 8100)
+    headers = Message()
+    headers["Host"], headers["Origin"], headers["Authorization"] = "rebind.evil:8100", "http://rebind.evil:8100", \
+        f"Bearer {TOKEN}"
+    with pytest.raises(Refused, match="Host"):
+        guard.check("GET", "/requests", headers)
+    secured = Guard(TOKEN, "0.0.0.0", 8100, tls=True)
+    headers.replace_header("Origin", "https://rebind.evil:8100")
+    secured.check("GET", "/requests", headers)  # over TLS the certificate is what names the host
+    headers.replace_header("Origin", "https://evil-rebind.evil:8100")
+    with pytest.raises(Refused, match="pages of"):
+        secured.check("GET", "/requests", headers)
+
+
+def test_a_token_file_others_could_read_is_refused(tmp_path: Path):
+    path = tmp_path / "driver-D1.token"
+    path.write_text("planted\n")
+    path.chmod(0o644)
+    with pytest.raises(PermissionError, match="mode 0600"):
+        load_token("", path)
+    path.chmod(0o600)
+    path.write_text("")
+    token, _ = load_token("", path)
+    assert token and path.read_text().strip() == token, "an empty file gets a token"
