@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import socket
 import sys
 import tempfile
@@ -93,6 +94,10 @@ def central(workdir: Path, bootstrap: str, prefix: str, db: Path, log_level: str
     return evcharge("central", workdir, args, env)
 
 
+TOKEN = secrets.token_urlsafe(16)
+"""The benchmark drivers' API token (``EVCHARGE_DRIVER_API_TOKEN``)."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,7 +107,8 @@ def free_port() -> int:
 def http(port: int, path: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
     """One JSON call to a driver's control API on 127.0.0.1."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method="POST" if data else "GET")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -113,7 +119,8 @@ def driver(
     """The real ``evcharge driver`` (fixed variant) with its API on a free port; ready once /health answers."""
     port = free_port()
     args = ["driver", "--id", name, "--api-port", str(port), "--variant", "fixed", "--request-deadline", "120"]
-    base = {"EVCHARGE_BOOTSTRAP": bootstrap, "EVCHARGE_TOPIC_PREFIX": prefix, "EVCHARGE_LOG_LEVEL": "INFO"}
+    base = {"EVCHARGE_BOOTSTRAP": bootstrap, "EVCHARGE_TOPIC_PREFIX": prefix, "EVCHARGE_LOG_LEVEL": "INFO",
+            "EVCHARGE_DRIVER_API_TOKEN": TOKEN}
     service = evcharge(f"driver-{name}", workdir, args, {**base, **env}, module)
     service.ready = lambda: bool(http(port, "/health"))
     return service, port

@@ -56,6 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="external backend: a JSON file as printed by `evchaos infra status --json`. Env: EVCHAOS_ENDPOINTS",
     )
     group.addoption(
+        "--chaos-security", choices=("none", "sasl"), default=os.environ.get("EVCHAOS_SECURITY", "none"),
+        help="sasl: the local backend's clusters take SASL on every listener and ACLs; each service gets "
+        "a principal of its own with its spec's grants and nothing else. Env: EVCHAOS_SECURITY",
+    )
+    group.addoption(
         "--chaos-roles", default=os.environ.get("EVCHAOS_ROLES"),
         help="Kafka client roles, comma-separated: each gets its own listener and proxies on every broker "
         f"(default: the chaos_roles fixture, i.e. your spec's roles; '{HARNESS_ROLE}' is always added). "
@@ -140,6 +145,7 @@ def _start(request: pytest.FixtureRequest, brokers: int, name: str) -> Iterator[
             workdir=workdir,
             endpoints_file=config.getoption("--chaos-endpoints"),
             roles=with_harness(request.getfixturevalue("chaos_roles")),
+            secured=config.getoption("--chaos-security") == "sasl",
         )
     except RuntimeError as exc:
         if type(exc).__name__ == "DockerEngineUnavailable":  # the one environment we may skip for

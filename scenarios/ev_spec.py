@@ -11,6 +11,7 @@ from chaos.checks import InvariantSpec
 from chaos.core.spec import DeadLetterSpec, FactSpec, ProbeSpec, ServiceSpec, SystemSpec
 from chaos.infra.ports import free_ports
 from evcharge.messages import Topics
+from scenarios.ev.grants import grants_for
 
 CPS = ("CP_001", "CP_002")
 DRIVERS = ("D1", "D2")
@@ -141,12 +142,15 @@ def ev_spec(
         "EVCHARGE_BOOTSTRAP_TIMEOUT": "3",
         "PYTHONUNBUFFERED": "1",
         "EVCHARGE_FAILPOINTS": "{failpoints}",
+        "EVCHARGE_KAFKA_USER": "{kafka_user}",  # empty (no SASL) unless the cluster is secured
+        "EVCHARGE_KAFKA_PASSWORD": "{kafka_password}",
     }
     services = [
         ServiceSpec(
             "central", evcharge("central", "--db", "{db}", "--reservation-ttl", str(ttl), "--heartbeat-timeout", "4",
                                 "--cps", ",".join(cp_ids)),
             role="central", env=env, ready="log line central starting", ready_timeout=30,
+            grants=grants_for("central"),
         )
     ]
     for cp in cp_ids:
@@ -157,11 +161,12 @@ def ev_spec(
                 evcharge("cp", "--id", cp, "--health-port", str(port), "--charge-duration", str(charge_duration),
                          "--telemetry-period", str(period),
                          "--state", "{workdir}/" + f"cp-{cp}.state"),
-                role="cp", env=env, ready=f"tcp {port}", ready_timeout=30,
+                role="cp", env=env, ready=f"tcp {port}", ready_timeout=30, grants=grants_for("cp"),
             ),
             ServiceSpec(
                 f"monitor-{cp}", evcharge("monitor", "--cp", cp, "--engine-port", str(port), "--period", "0.5"),
                 role="monitor", env=env, ready="log line monitor watching engine", ready_timeout=30,
+                grants=grants_for("monitor"),
             ),
         ]
     for driver in driver_ids:
@@ -170,8 +175,12 @@ def ev_spec(
             ServiceSpec(
                 f"driver-{driver}",
                 evcharge("driver", "--id", driver, "--api-port", str(port), "--variant", variant,
-                         "--request-deadline", str(driver_deadline)),
+                         "--request-deadline", str(driver_deadline),
+                         "--api-token-file", "{workdir}/" + f"driver-{driver}.token",
+                         "--audit-log", "{workdir}/" + f"driver-{driver}.audit",
+                         "--audit-key-file", "{workdir}/" + f"driver-{driver}.audit-key"),
                 role="driver", env=env, ready=f"http GET http://127.0.0.1:{port}/health", ready_timeout=30,
+                grants=grants_for("driver"),
             )
         )
     # A charge must end too: a CP left ``charging`` long after its duration is as stuck as a

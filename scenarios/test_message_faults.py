@@ -10,6 +10,7 @@ rest: ``rejected-records-dead-lettered``, ``nothing-believed``, ``services-alive
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -17,7 +18,6 @@ import pytest
 
 from chaos.faults import fault_kinds
 from chaos.faults.messages import MessageFault
-from chaos.infra.topology import HARNESS_ROLE
 from evcharge.messages import Topics
 from scenarios.ev import EvScenario
 from scenarios.ev_spec import CONSUMED_TOPICS
@@ -30,11 +30,14 @@ KINDS = fault_kinds(of=MessageFault)
 
 def operator_command(run: EvScenario) -> None:
     """A real ``resume --all`` from the operator's command line, so ``commands`` holds a record too."""
-    bootstrap = run.scenario.infra.endpoints.bootstrap(HARNESS_ROLE)
+    access = run.scenario.infra.endpoints.harness_access()
+    credentials = run.scenario.infra.endpoints.harness_credentials  # on a secured cluster: the harness's
+    login = {"EVCHARGE_KAFKA_USER": credentials.user, "EVCHARGE_KAFKA_PASSWORD": credentials.password,
+             "EVCHARGE_KAFKA_SASL_MECHANISM": credentials.mechanism} if credentials else {}
     done = subprocess.run(
-        [sys.executable, "-m", "evcharge.cli", "command", "resume", "--all", "--bootstrap", bootstrap,
+        [sys.executable, "-m", "evcharge.cli", "command", "resume", "--all", "--bootstrap", access.bootstrap,
          "--topic-prefix", run.scenario.topic_prefix, "--timeout", "20"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, env={**os.environ, **login},
     )
     assert done.returncode == 0, f"evcharge command failed: {done.stderr}"
 

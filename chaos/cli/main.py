@@ -49,7 +49,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"a cluster is already running in {workdir}; `evchaos infra down` first", file=sys.stderr)
         return 1
     roles = parse_roles(args.roles)
-    backend = LocalBackend.create(workdir, brokers=args.brokers, roles=roles)
+    backend = LocalBackend.create(workdir, brokers=args.brokers, roles=roles, secured=args.security == "sasl")
     try:
         backend.up()
     except BaseException:
@@ -72,6 +72,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=2, sort_keys=True))
         return 0
     print(f"toxiproxy api: {status['toxiproxy_api']}")
+    if backend.security is not None:
+        print(f"security: SASL and ACLs; the harness is user {backend.security.harness.user!r} "
+              f"(its password: `evchaos infra status --json`)")
     for role, bootstrap in sorted(backend.endpoints.roles.items()):
         print(f"  role {role:<10} bootstrap {bootstrap}")
     for name, proc in status["processes"].items():  # type: ignore[attr-defined]
@@ -176,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workdir", help=workdir_help)
     p.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    p.add_argument("--security", choices=("none", "sasl"), default=os.environ.get("EVCHAOS_SECURITY", "none"),
+                   help="sasl: SASL on every listener (SCRAM-SHA-512 for roles, PLAIN for the harness) and "
+                   "ACLs, nothing allowed by default; the harness's credentials are in `status --json`. "
+                   "Env: EVCHAOS_SECURITY")
     p.set_defaults(func=cmd_up)
 
     p = infra_sub.add_parser("status", help="endpoints and processes of the running cluster")

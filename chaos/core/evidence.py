@@ -18,6 +18,7 @@ from typing import Any
 from chaos.core.history import History
 from chaos.core.spec import DeadLetterSpec
 from chaos.infra import records
+from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.service import Service
 
 
@@ -51,7 +52,7 @@ def injected(history: History) -> list[dict[str, Any]]:
 
 
 def record_dead_letters(
-    history: History, spec: DeadLetterSpec, bootstrap: str, topic_prefix: str, timeout: float = 10.0
+    history: History, spec: DeadLetterSpec, access: KafkaAccess, topic_prefix: str, timeout: float = 10.0
 ) -> int:
     """Read the dead-letter topic and record each record as a ``dead_letter`` event; returns how many.
 
@@ -64,7 +65,7 @@ def record_dead_letters(
     }
     deadline = time.monotonic() + timeout
     while True:
-        found = records.read_all(bootstrap, f"{topic_prefix}{spec.topic}")
+        found = records.read_all(access, f"{topic_prefix}{spec.topic}")
         letters = [spec.read(doc) for r in found if (doc := records.json_object(r.value)) is not None]
         seen = {(d["topic"], d["partition"], d["offset"]) for d in letters}
         if expected <= seen or time.monotonic() > deadline:
@@ -77,7 +78,7 @@ def record_dead_letters(
 
 
 def record_consumer_lag(
-    history: History, bootstrap: str, topic_prefix: str, topics: list[str], timeout: float = 10.0
+    history: History, access: KafkaAccess, topic_prefix: str, topics: list[str], timeout: float = 10.0
 ) -> dict[str, dict[str, int]]:
     """One ``consumers`` event: each of the run's consumer groups with what it had not committed, of
     what its topics held when the run ended, once every group caught up or ``timeout`` passed.
@@ -87,7 +88,7 @@ def record_consumer_lag(
     ends are taken once, first: heartbeats keep arriving, so "no lag at this instant" would flake.
     """
     full = [f"{topic_prefix}{topic}" for topic in topics]
-    committed, goal = records.positions(bootstrap, topic_prefix, full)
+    committed, goal = records.positions(access, topic_prefix, full)
     deadline = time.monotonic() + timeout
     while True:
         behind = {
@@ -97,12 +98,12 @@ def record_consumer_lag(
         if not any(behind.values()) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-        committed, _ = records.positions(bootstrap, topic_prefix, full)
+        committed, _ = records.positions(access, topic_prefix, full)
     history.record("consumers", groups=dict(sorted(behind.items())))
     return behind
 
 
-def consumed(bootstrap: str, entries: list[dict[str, Any]], group_prefix: str) -> dict[str, bool]:
+def consumed(access: KafkaAccess, entries: list[dict[str, Any]], group_prefix: str) -> dict[str, bool]:
     """Group -> whether it has committed past every injected record on the topics it reads."""
     wanted = [records.Record(e["topic"], e["partition"], e["offset"], None) for e in entries]
-    return records.committed_past(bootstrap, wanted, group_prefix)
+    return records.committed_past(access, wanted, group_prefix)

@@ -23,6 +23,7 @@ from typing import Any
 
 from chaos.core.history import History
 from chaos.infra import records
+from chaos.infra.endpoints import KafkaAccess
 
 
 def dig(document: object, path: str) -> object:
@@ -86,12 +87,12 @@ def facts_of(
 
 
 def record_facts(
-    history: History, specs: Sequence[FactSpec], bootstrap: str, topic_prefix: str,
+    history: History, specs: Sequence[FactSpec], access: KafkaAccess, topic_prefix: str,
     injected: Iterable[tuple[str, int, int]] = (),
 ) -> dict[str, int]:
     """Read every topic the specs name (one consumer), record each fact; one ``facts`` event counts them."""
     topics = sorted({f"{topic_prefix}{spec.topic}" for spec in specs})
-    found = records.read_all(bootstrap, topics)
+    found = records.read_all(access, topics)
     counts: Counter[str] = Counter()
     for when, event, fields in facts_of(specs, found, topic_prefix, injected):
         history.record(event, t=None if when is None else history.clock.at(when), **fields)

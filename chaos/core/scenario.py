@@ -38,7 +38,7 @@ from chaos.core.testmap import TestMap
 from chaos.faults import FaultContext
 from chaos.faults.base import BaseFault, applied
 from chaos.infra.backends.base import Infra
-from chaos.infra.topology import HARNESS_ROLE
+from chaos.infra.endpoints import KafkaAccess
 from chaos.nemesis import Schedule, ScheduleRunner
 
 T = TypeVar("T")
@@ -223,6 +223,7 @@ class Scenario:
                     service.send_signal(signal.SIGKILL)
             for service in services:
                 service.kill()
+            self.system.close()
 
     def _gather(self) -> None:
         """Record, once: the suite's own evidence (``gatherers``), which services still run, the
@@ -237,19 +238,19 @@ class Scenario:
         record_services(self.history, self.system.services)
         if self.spec.consumes:
             gathering(self.history, "consumers", lambda: record_consumer_lag(
-                self.history, self.harness_bootstrap, self.topic_prefix, list(self.spec.consumes)))
+                self.history, self.harness_access, self.topic_prefix, list(self.spec.consumes)))
         if self.spec.facts:
             mine = [(e["topic"], e["partition"], e["offset"]) for e in injected(self.history)]
             gathering(self.history, "facts", lambda: record_facts(
-                self.history, self.spec.facts, self.harness_bootstrap, self.topic_prefix, mine))
+                self.history, self.spec.facts, self.harness_access, self.topic_prefix, mine))
         if self.spec.dead_letters is not None and injected(self.history):
             letters = self.spec.dead_letters
             gathering(self.history, "dead_letter", lambda: record_dead_letters(
-                self.history, letters, self.harness_bootstrap, self.topic_prefix))
+                self.history, letters, self.harness_access, self.topic_prefix))
 
     @property
-    def harness_bootstrap(self) -> str:
-        return self.infra.endpoints.bootstrap(HARNESS_ROLE)
+    def harness_access(self) -> KafkaAccess:
+        return self.infra.endpoints.harness_access()
 
     def wait_consumed(self, fault: BaseFault, timeout: float = 30.0) -> dict[str, bool]:
         """Wait until every consumer group of this run has committed past the records ``fault``
@@ -259,7 +260,7 @@ class Scenario:
 
         def moved_past() -> bool:
             nonlocal last
-            last = consumed(self.harness_bootstrap, entries, self.topic_prefix)
+            last = consumed(self.harness_access, entries, self.topic_prefix)
             return bool(last) and all(last.values())
 
         try:

@@ -22,6 +22,7 @@ from chaos.core.facts import FactSpec, dig
 from chaos.core.probes import ProbeSpec, SqliteStateProbe
 from chaos.core.readiness import Readiness, ReadyCheck, http_ready, log_ready, tcp_ready
 from chaos.core.templates import PLACEHOLDERS, SpecError, format_placeholders
+from chaos.infra.principals import Grant
 
 __all__ = [
     "PLACEHOLDERS",
@@ -46,7 +47,10 @@ class ServiceSpec:
     """One process of the system: its command, environment, Kafka role and readiness.
 
     ``role`` names the Kafka client role whose proxies the service must use (None: it does not talk
-    to Kafka); faults on that role's links hit exactly this service.
+    to Kafka); faults on that role's links hit exactly this service. ``grants`` are what its own
+    principal may do on a secured cluster (resource names may use placeholders, ``{topic_prefix}``
+    above all); it gets nothing else, and ``{kafka_user}`` / ``{kafka_password}`` in its command or
+    environment say who it is.
     """
 
     name: str
@@ -55,6 +59,7 @@ class ServiceSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     ready: str | ReadyCheck | None = None
     ready_timeout: float = 60.0
+    grants: Sequence[Grant] = ()
 
     def __post_init__(self) -> None:
         if not self.argv:

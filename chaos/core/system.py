@@ -2,20 +2,27 @@
 
 ``SystemRun`` turns each ``ServiceSpec`` into a ``chaos.infra.service.Service`` (the one lifecycle) with its
 placeholders filled in: ``{bootstrap}`` is the service's own role's proxies, so a fault on that role
-hits exactly that service. It also builds the spec's state probe and the fault context that lets
-faults name services. Nothing here knows which system it runs.
+hits exactly that service. On a secured cluster each Kafka-speaking service also gets a principal of
+its own, named after the run's topic prefix and the service, with exactly its spec's grants
+(``{kafka_user}``, ``{kafka_password}``); ``close`` removes them. It also builds the spec's state
+probe and the fault context that lets faults name services. Nothing here knows which system it runs.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from chaos.core.sampler import StateProbe
 from chaos.core.spec import ServiceSpec, SystemSpec
+from chaos.core.templates import format_placeholders
 from chaos.faults import FaultContext
 from chaos.infra.backends.base import Infra
+from chaos.infra.principals import add_principals, remove_principals
+from chaos.infra.security import Credentials
 from chaos.infra.service import Service
 
 
@@ -25,11 +32,41 @@ class SystemRun:
     def __init__(self, spec: SystemSpec, infra: Infra, workdir: Path, **values: str) -> None:
         self.spec, self.infra, self.workdir = spec, infra, workdir
         self.values = {"workdir": str(workdir), "db": str(workdir / f"{spec.name}.db"), **values}
+        self.credentials = self._principals()
         self.services = {s.name: self._service(s) for s in spec.services}
 
+    def _principals(self) -> dict[str, Credentials]:
+        """Service -> its credentials, made on a secured cluster (none on one without security)."""
+        if not self.infra.endpoints.secured:
+            return {}
+        prefix = self.values.get("topic_prefix", "")
+        grants = {
+            f"{prefix}{s.name}": [replace(g, name=format_placeholders(g.name, {**self.values, "service": s.name},
+                                                                      f"service {s.name!r} grant"))
+                                  for g in s.grants]
+            for s in self.spec.services if s.role is not None
+        }
+        made = add_principals(self.infra.endpoints.harness_access(), grants)
+        return {user.removeprefix(prefix): credentials for user, credentials in made.items()}
+
+    def close(self) -> None:
+        """Remove the principals this run made (its processes are the caller's to stop first).
+
+        Best effort: a scenario may end with its cluster away, and a principal left behind harms
+        nothing (its name carries the run's own prefix), so a failure is said, not raised."""
+        users, self.credentials = [c.user for c in self.credentials.values()], {}
+        if users:
+            try:
+                remove_principals(self.infra.endpoints.harness_access(), users)
+            except Exception as exc:  # kafka-python raises KafkaError, OSError, TimeoutError...
+                print(f"[evchaos] {len(users)} principals of this run not removed: {exc}", file=sys.stderr)
+
     def _service(self, spec: ServiceSpec) -> Service:
+        credentials = self.credentials.get(spec.name)
         values = spec.placeholders(self.infra.endpoints.bootstrap, **self.values, service=spec.name,
-                                   failpoints=str(self.failpoints(spec.name)))
+                                   failpoints=str(self.failpoints(spec.name)),
+                                   kafka_user=credentials.user if credentials else "",
+                                   kafka_password=credentials.password if credentials else "")
         argv, env = spec.render(values)
         service = Service(spec.name, argv, self.workdir, env=env, ready_timeout=spec.ready_timeout)
         service.ready = spec.ready_check(service.log_path, values)
@@ -62,3 +99,4 @@ class SystemRun:
         finally:
             for service in reversed(list(self.services.values())):
                 service.stop(timeout=3)
+            self.close()

@@ -9,9 +9,11 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-PLACEHOLDERS = ("bootstrap", "topic_prefix", "db", "workdir", "service", "failpoints")
+PLACEHOLDERS = ("bootstrap", "topic_prefix", "db", "workdir", "service", "failpoints", "kafka_user", "kafka_password")
 """What every run provides: the service's own role's bootstrap servers, the run's topic prefix, the
-database path, the work folder, the service's name and its failpoints file; a caller may add more."""
+database path, the work folder, the service's name and its failpoints file, and on a secured cluster
+the service's own Kafka principal and password (empty strings on a cluster without security); a
+caller may add more."""
 
 
 class SpecError(ValueError):

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from chaos.faults.base import BaseFault, FaultError, FaultSpecError, Param
 from chaos.infra import records
-from chaos.infra.topology import HARNESS_ROLE
+from chaos.infra.endpoints import KafkaAccess
 
 DEAD_LETTER = "dead-letter"
 IGNORED = "ignored"
@@ -59,8 +59,8 @@ class MessageFault(BaseFault):
         return f"{self.kind} records on {self.target}"
 
     @property
-    def bootstrap(self) -> str:
-        return self.ctx.infra.endpoints.bootstrap(HARNESS_ROLE)
+    def access(self) -> KafkaAccess:
+        return self.ctx.infra.endpoints.harness_access()
 
     def records(self, sample: bytes | None) -> list[tuple[bytes, str]]:
         """The records to write, each with a note saying what is wrong with it."""
@@ -69,7 +69,7 @@ class MessageFault(BaseFault):
     def _apply(self) -> None:
         sample = self._sample() if self.needs_sample else None
         made = self.records(sample)
-        written = records.write(self.bootstrap, self.topic, [value for value, _ in made])
+        written = records.write(self.access, self.topic, [value for value, _ in made])
         note = {value: text for value, text in made}
         self.injected = written
         self.notes = [note.get(r.value or b"", "") for r in written]
@@ -79,7 +79,7 @@ class MessageFault(BaseFault):
         if given:
             return str(given).encode()
         found = [
-            r for r in records.read_all(self.bootstrap, self.topic)
+            r for r in records.read_all(self.access, self.topic)
             if not r.injected and len(r.value or b"") <= SAMPLE_MAX_BYTES and records.json_object(r.value) is not None
         ]
         if not found:

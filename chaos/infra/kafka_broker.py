@@ -15,6 +15,7 @@ from pathlib import Path
 
 from chaos.infra.install import Installation
 from chaos.infra.kafka_protocol import fetch_metadata
+from chaos.infra.security import ClusterSecurity
 from chaos.infra.service import Service
 from chaos.infra.topology import Topology
 
@@ -45,9 +46,12 @@ JVM_OPTS = [
 ]
 
 
-def server_properties(topology: Topology, node_id: int, data_dir: Path) -> dict[str, str]:
+def server_properties(
+    topology: Topology, node_id: int, data_dir: Path, security: ClusterSecurity | None = None
+) -> dict[str, str]:
     n = len(topology.node_ids)
     replication = str(min(3, n))
+    secured = security.broker_properties(topology.roles) if security is not None else {}
     return {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
@@ -77,10 +81,14 @@ def server_properties(topology: Topology, node_id: int, data_dir: Path) -> dict[
         "controller.quorum.election.timeout.ms": "1000",
         "controller.quorum.fetch.timeout.ms": "2000",
         "log.retention.check.interval.ms": "600000",
+        **secured,
     }
 
 
 def _write_properties(path: Path, props: dict[str, str]) -> None:
+    """Written private (0600): with security on it holds the cluster's static passwords."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # an older file of a reused folder keeps its mode otherwise
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
 
@@ -113,18 +121,21 @@ def format_storage(inst: Installation, topology: Topology, node_id: int, data_di
     shutil.copytree(template, data_dir, dirs_exist_ok=True)
 
 
-def broker_service(inst: Installation, topology: Topology, node_id: int, workdir: Path) -> Service:
+def broker_service(
+    inst: Installation, topology: Topology, node_id: int, workdir: Path, security: ClusterSecurity | None = None
+) -> Service:
     """The Service for one node; its data survives ``restart`` and is removed by ``clean``."""
     data_dir = workdir / f"broker-{node_id}-data"
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "log4j2.properties").write_text(LOG4J2)
     config = workdir / f"broker-{node_id}.properties"
-    _write_properties(config, server_properties(topology, node_id, data_dir))
+    _write_properties(config, server_properties(topology, node_id, data_dir, security))
     expected = len(topology.node_ids)
     internal = topology.internal_address(node_id)
+    login = (security.harness.user, security.harness.password) if security is not None else None
 
     def ready() -> bool:
-        return len(fetch_metadata(internal, timeout=1.0).brokers) >= expected
+        return len(fetch_metadata(internal, timeout=1.0, plain=login).brokers) >= expected
 
     argv = [
         "java", *JVM_OPTS,

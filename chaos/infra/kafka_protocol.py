@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 
 METADATA_API_KEY = 3
 METADATA_VERSION = 4  # non-flexible, still supported by Kafka 4.x (v0-v3 were removed in 4.0)
+SASL_HANDSHAKE = (17, 1)  # api key, version: v1 means "SaslAuthenticate requests follow"
+SASL_AUTHENTICATE = (36, 0)
+SASL_AUTHENTICATION_FAILED = 58
+
+
+class SaslError(OSError):
+    """The broker refused our credentials or our mechanism (an OSError: readiness keeps polling)."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,13 @@ class _Reader:
         return tuple(self.take(">i") for _ in range(self.take(">i")))
 
 
-def _encode_request(topics: list[str] | None, correlation_id: int) -> bytes:
+def _frame(api: tuple[int, int], correlation_id: int, body: bytes) -> bytes:
     client_id = b"evchaos"
-    header = struct.pack(">hhih", METADATA_API_KEY, METADATA_VERSION, correlation_id, len(client_id)) + client_id
+    header = struct.pack(">hhih", api[0], api[1], correlation_id, len(client_id)) + client_id
+    return struct.pack(">i", len(header) + len(body)) + header + body
+
+
+def _encode_request(topics: list[str] | None, correlation_id: int) -> bytes:
     if topics is None:
         body = struct.pack(">i", 0)  # an empty list: brokers only
     else:
@@ -70,8 +81,28 @@ def _encode_request(topics: list[str] | None, correlation_id: int) -> bytes:
         for t in topics:
             body += struct.pack(">h", len(t)) + t.encode()
     body += struct.pack(">?", False)  # allow_auto_topic_creation
-    payload = header + body
-    return struct.pack(">i", len(payload)) + payload
+    return _frame((METADATA_API_KEY, METADATA_VERSION), correlation_id, body)
+
+
+def _call(sock: socket.socket, frame: bytes) -> _Reader:
+    sock.sendall(frame)
+    (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+    reader = _Reader(_recv_exact(sock, size))
+    reader.take(">i")  # correlation id
+    return reader
+
+
+def sasl_plain(sock: socket.socket, user: str, password: str) -> None:
+    """Authenticate a fresh connection with SASL/PLAIN (SaslHandshake v1, then SaslAuthenticate v0)."""
+    mechanism = b"PLAIN"
+    answer = _call(sock, _frame(SASL_HANDSHAKE, 101, struct.pack(">h", len(mechanism)) + mechanism))
+    if (error := answer.take(">h")) != 0:
+        raise SaslError(f"the broker does not take SASL/PLAIN here (error {error})")
+    token = b"\0" + user.encode() + b"\0" + password.encode()
+    answer = _call(sock, _frame(SASL_AUTHENTICATE, 102, struct.pack(">i", len(token)) + token))
+    if (error := answer.take(">h")) != 0:
+        reason = answer.string() or ""
+        raise SaslError(f"SASL/PLAIN as {user!r} refused (error {error}): {reason}")
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -85,14 +116,16 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def fetch_metadata(address: str, topics: list[str] | None = None, timeout: float = 2.0) -> ClusterMeta:
-    """One Metadata v4 round trip to ``host:port``; raises OSError if the broker does not answer."""
+def fetch_metadata(
+    address: str, topics: list[str] | None = None, timeout: float = 2.0, plain: tuple[str, str] | None = None
+) -> ClusterMeta:
+    """One Metadata v4 round trip to ``host:port``, after SASL/PLAIN as ``plain`` = (user, password)
+    if given; raises OSError if the broker does not answer (``SaslError`` if it refuses us)."""
     host, port = address.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        sock.sendall(_encode_request(topics, correlation_id=1))
-        (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-        r = _Reader(_recv_exact(sock, size))
-    r.take(">i")  # correlation id
+        if plain is not None:
+            sasl_plain(sock, *plain)
+        r = _call(sock, _encode_request(topics, correlation_id=1))
     r.take(">i")  # throttle time
     brokers: dict[int, str] = {}
     for _ in range(r.take(">i")):

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from chaos.infra.endpoints import KafkaAccess
+
 FAST = {
     "reconnect_backoff_ms": 50,
     "reconnect_backoff_max_ms": 1000,
@@ -53,11 +55,11 @@ class RecordsError(RuntimeError):
 
 
 @contextlib.contextmanager
-def _client(kind: str, bootstrap: str, **settings: Any) -> Iterator[Any]:
+def _client(kind: str, access: KafkaAccess, **settings: Any) -> Iterator[Any]:
     import kafka  # lazily: only message faults and dead-letter reads need a Kafka client
 
     factory = {"producer": kafka.KafkaProducer, "consumer": kafka.KafkaConsumer}[kind]
-    client = factory(bootstrap_servers=bootstrap, **FAST, **settings)
+    client = factory(bootstrap_servers=access.bootstrap, **FAST, **access.settings, **settings)
     try:
         yield client
     finally:
@@ -74,9 +76,9 @@ def json_object(value: bytes | None) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def partitions_of(bootstrap: str, topic: str, timeout: float = 10.0) -> list[int]:
+def partitions_of(access: KafkaAccess, topic: str, timeout: float = 10.0) -> list[int]:
     """The topic's partitions (waiting for its metadata up to ``timeout``); empty if it has none yet."""
-    with _client("consumer", bootstrap) as consumer:
+    with _client("consumer", access) as consumer:
         return _partitions(consumer, topic, timeout)
 
 
@@ -90,7 +92,7 @@ def _partitions(consumer: Any, topic: str, timeout: float) -> list[int]:
 
 
 def write(
-    bootstrap: str, topic: str, values: Iterable[bytes], partitions: Iterable[int] | None = None,
+    access: KafkaAccess, topic: str, values: Iterable[bytes], partitions: Iterable[int] | None = None,
     max_request_size: int = 2 * 1024 * 1024, timeout: float = 15.0, injected: bool = True,
 ) -> list[Record]:
     """Write every value to every partition given (all of the topic's by default); wait for each ack.
@@ -99,13 +101,13 @@ def write(
     consumer of a topic must be in each partition. Returns the records as stored (their offsets).
     Each carries the ``INJECTED`` header unless ``injected`` is False (a test playing the system).
     """
-    targets = list(partitions) if partitions is not None else partitions_of(bootstrap, topic)
+    targets = list(partitions) if partitions is not None else partitions_of(access, topic)
     if not targets:
         raise RecordsError(f"topic {topic!r} has no partitions yet: nothing consumes it, or it was never created")
     settings = {"acks": "all", "linger_ms": 0, "enable_idempotence": False, "max_request_size": max_request_size}
     written = []
     try:
-        with _client("producer", bootstrap, **settings) as producer:
+        with _client("producer", access, **settings) as producer:
             headers = [(INJECTED, b"1")] if injected else []
             futures = [(value, producer.send(topic, value, partition=p, headers=headers))
                        for value in values for p in targets]
@@ -117,13 +119,13 @@ def write(
     return written
 
 
-def read_all(bootstrap: str, topic: str | Iterable[str], timeout: float = 10.0) -> list[Record]:
+def read_all(access: KafkaAccess, topic: str | Iterable[str], timeout: float = 10.0) -> list[Record]:
     """Every record of ``topic`` (or of each topic given) from the beginning to its end offsets now,
     with no consumer group; several topics are read by one consumer (one connection, one wait)."""
     import kafka
 
     topics = [topic] if isinstance(topic, str) else list(topic)
-    with _client("consumer", bootstrap, enable_auto_commit=False) as consumer:
+    with _client("consumer", access, enable_auto_commit=False) as consumer:
         existing = consumer.topics()  # a topic nobody wrote to does not exist: no need to wait for it
         assigned = [kafka.TopicPartition(name, p) for name in topics if name in existing
                     for p in _partitions(consumer, name, 3.0)]
@@ -146,17 +148,17 @@ def read_all(bootstrap: str, topic: str | Iterable[str], timeout: float = 10.0) 
         return records
 
 
-def admin_client(bootstrap: str) -> Any:
+def admin_client(access: KafkaAccess) -> Any:
     """A kafka-python admin client with the harness's short timeouts (close it when done)."""
     from kafka.admin import KafkaAdminClient
 
-    return KafkaAdminClient(bootstrap_servers=bootstrap, **FAST)
+    return KafkaAdminClient(bootstrap_servers=access.bootstrap, **FAST, **access.settings)
 
 
-def group_offsets(bootstrap: str, group_prefix: str) -> dict[str, dict[Any, Any]]:
+def group_offsets(access: KafkaAccess, group_prefix: str) -> dict[str, dict[Any, Any]]:
     """Group -> ``TopicPartition`` -> committed ``OffsetAndMetadata``, for every consumer group whose
     name starts with ``group_prefix`` (a run's groups carry its topic prefix)."""
-    admin = admin_client(bootstrap)
+    admin = admin_client(access)
     try:
         groups = sorted(
             name for g in admin.list_groups()
@@ -167,7 +169,7 @@ def group_offsets(bootstrap: str, group_prefix: str) -> dict[str, dict[Any, Any]
         admin.close()
 
 
-def committed_past(bootstrap: str, records: Iterable[Record], group_prefix: str = "") -> dict[str, bool]:
+def committed_past(access: KafkaAccess, records: Iterable[Record], group_prefix: str = "") -> dict[str, bool]:
     """Group -> whether it has committed past every one of ``records`` on the topics it consumes.
 
     Only groups whose name starts with ``group_prefix`` and that have committed on the records'
@@ -177,7 +179,7 @@ def committed_past(bootstrap: str, records: Iterable[Record], group_prefix: str 
 
     wanted = list(records)
     result: dict[str, bool] = {}
-    for group, offsets in group_offsets(bootstrap, group_prefix).items():
+    for group, offsets in group_offsets(access, group_prefix).items():
         mine = [r for r in wanted if any(tp.topic == r.topic for tp in offsets)]
         if not mine:
             continue
@@ -192,11 +194,11 @@ Offsets = dict[str, int]
 """``"topic[partition]"`` -> an offset."""
 
 
-def positions(bootstrap: str, group_prefix: str, topics: Iterable[str]) -> tuple[dict[str, Offsets], Offsets]:
+def positions(access: KafkaAccess, group_prefix: str, topics: Iterable[str]) -> tuple[dict[str, Offsets], Offsets]:
     """(group -> ``"topic[partition]"`` -> committed offset, ``"topic[partition]"`` -> end offset) on
     ``topics``, for every group whose name starts with ``group_prefix``."""
     wanted = set(topics)
-    committed = group_offsets(bootstrap, group_prefix)
+    committed = group_offsets(access, group_prefix)
     mine = {
         group: {f"{tp.topic}[{tp.partition}]": (tp, meta.offset) for tp, meta in offsets.items() if tp.topic in wanted}
         for group, offsets in committed.items()
@@ -204,7 +206,7 @@ def positions(bootstrap: str, group_prefix: str, topics: Iterable[str]) -> tuple
     partitions = {tp for parts in mine.values() for tp, _ in parts.values()}
     if not partitions:
         return {}, {}
-    with _client("consumer", bootstrap) as consumer:
+    with _client("consumer", access) as consumer:
         ends = consumer.end_offsets(list(partitions))
     return (
         {group: {where: offset for where, (_, offset) in parts.items()} for group, parts in mine.items() if parts},

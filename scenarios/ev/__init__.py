@@ -6,7 +6,8 @@ checks, in four parts that change for different reasons:
 - ``driver_api``: the driver's HTTP API (``DriverClient``), the only place that knows its paths;
 - ``charge``: one charge as an operation in the history (``Charge``), followed until it ends;
 - ``central_records``: Central's database, read once at the end and placed in the history;
-- ``scenario``: ``EvScenario``, what a suite does with a run.
+- ``scenario``: ``EvScenario``, what a suite does with a run;
+- ``grants``: what each component may do on a secured cluster (spec data, used by ``ev_spec``).
 
 Everything a suite imports is re-exported here, so ``from scenarios.ev import X`` is the one way in.
 """

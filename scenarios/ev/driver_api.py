@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from chaos.core.scenario import Scenario
@@ -23,13 +24,22 @@ class DriverClient:
         # the port is read from the driver's own command line, so the client cannot disagree with it
         argv = list(scenario.system.services[service].argv)
         self.port = int(argv[argv.index("--api-port") + 1])
+        self.token_file = Path(argv[argv.index("--api-token-file") + 1])
+        self._token = ""
+
+    @property
+    def token(self) -> str:
+        """The bearer token the driver wrote at its first start (it keeps it across restarts)."""
+        if not self._token:
+            self._token = self.token_file.read_text().strip()
+        return self._token
 
     def api(self, path: str, body: dict[str, Any] | None = None, timeout: float = 3.0) -> Any:
         """GET ``path`` (POST ``body`` as JSON if given) and return the decoded JSON answer."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}", data=data, method="POST" if data is not None else "GET",
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())

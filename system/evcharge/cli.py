@@ -126,6 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_env_option(driver, "--id", "EVCHARGE_DRIVER_ID", "D1", "driver id")
     add_env_option(driver, "--api-host", "EVCHARGE_DRIVER_API_HOST", "127.0.0.1", "API listen address")
     add_env_option(driver, "--api-port", "EVCHARGE_DRIVER_API_PORT", "8100", "API port (0: any free)", type=_port)
+    add_env_option(driver, "--api-token", "EVCHARGE_DRIVER_API_TOKEN", "",
+                   "the API's bearer token (prefer the environment variable: a flag shows in ps; empty: the file)")
+    add_env_option(driver, "--api-token-file", "EVCHARGE_DRIVER_API_TOKEN_FILE", "~/.config/evcharge/driver-{id}.token",
+                   "where the token is read from, or written to (mode 0600) if the file does not exist")
+    add_env_option(driver, "--api-tls-cert", "EVCHARGE_DRIVER_API_TLS_CERT", "",
+                   "PEM certificate (chain) to serve the API over HTTPS; needed to listen beyond loopback")
+    add_env_option(driver, "--api-tls-key", "EVCHARGE_DRIVER_API_TLS_KEY", "", "PEM private key of --api-tls-cert")
+    add_env_option(driver, "--api-allow-plain", "EVCHARGE_DRIVER_API_ALLOW_PLAIN", "no",
+                   "'yes': serve without TLS beyond loopback, only where that address is private (inside a "
+                   "container whose port is published on the host's loopback); the token is still required",
+                   choices=["yes", "no"])
+    add_env_option(driver, "--audit-log", "EVCHARGE_AUDIT_LOG", "",
+                   "append-only audit log of refused API requests (empty: none; `evcharge audit verify`)")
+    add_env_option(driver, "--audit-key-file", "EVCHARGE_AUDIT_KEY_FILE", "~/.config/evcharge/driver-{id}.audit-key",
+                   "the audit log's HMAC key, made (mode 0600) if the file does not exist; keep it apart from the log")
     driver.add_argument("--services", default=None, help="file with one CP id per line; exit when done")
     add_env_option(
         driver,
@@ -160,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("cp_id", nargs="?", help="charging point id")
     target.add_argument("--all", action="store_true", help="every charging point")
     add_env_option(ctl, "--timeout", "EVCHARGE_COMMAND_TIMEOUT", "30", "seconds to wait for Kafka", type=positive_float)
+
+    audit = command("audit", "Check an audit log's hash chain: every record there, in order, unedited.",
+                    kafka=False)
+    audit.add_argument("action", choices=["verify"])
+    audit.add_argument("path", help="the audit log (JSON lines)")
+    audit.add_argument("--head", default=None,
+                       help="the last record's hash as kept elsewhere: also catches records cut off the end")
+    audit.add_argument("--key-file", default=None, help="the log's HMAC key (the writer's --audit-key-file)")
 
     status = command("status", "Print the CP table from Central's database.", kafka=False)
     add_env_option(status, "--db", "EVCHARGE_DB", "evcharge.db", "SQLite database path")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 ENV = {
     "bootstrap": "EVCHARGE_BOOTSTRAP",
@@ -20,7 +21,13 @@ ENV = {
     "backoff_max": "EVCHARGE_BACKOFF_MAX",
     "reconnect_backoff_max": "EVCHARGE_RECONNECT_BACKOFF_MAX",
     "log_level": "EVCHARGE_LOG_LEVEL",
+    "kafka_user": "EVCHARGE_KAFKA_USER",
+    "kafka_mechanism": "EVCHARGE_KAFKA_SASL_MECHANISM",
 }
+PASSWORD_ENV = "EVCHARGE_KAFKA_PASSWORD"
+PASSWORD_FILE_ENV = "EVCHARGE_KAFKA_PASSWORD_FILE"
+"""The SASL password comes only from the environment or a file: a flag would show in ``ps``."""
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 
 
 class ConfigError(ValueError):
@@ -131,6 +138,10 @@ class KafkaSettings:
     backoff_min: float = 0.2
     backoff_max: float = 2.0
     reconnect_backoff_max: float = 0.25
+    sasl_username: str = ""
+    """Empty: PLAINTEXT. Set: SASL_PLAINTEXT as this principal (one per component, so ACLs can fence it)."""
+    sasl_password: str = field(default="", repr=False)
+    sasl_mechanism: str = "SCRAM-SHA-512"
 
     def topic(self, name: str) -> str:
         """The full topic name: the prefix is prepended as is (include your own separator)."""
@@ -164,6 +175,11 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
     )
     add_env_option(parser, "--log-level", ENV["log_level"], "INFO", "log level")
+    add_env_option(parser, "--kafka-user", ENV["kafka_user"], "",
+                   f"SASL user (empty: no authentication); the password comes from {PASSWORD_ENV} or the file "
+                   f"named by {PASSWORD_FILE_ENV}, never from a flag")
+    add_env_option(parser, "--kafka-sasl-mechanism", ENV["kafka_mechanism"], "SCRAM-SHA-512", "SASL mechanism",
+                   choices=SASL_MECHANISMS)
 
 
 def kafka_settings(args: argparse.Namespace) -> KafkaSettings:
@@ -183,4 +199,23 @@ def kafka_settings(args: argparse.Namespace) -> KafkaSettings:
         backoff_min=float(args.backoff_min),
         backoff_max=float(args.backoff_max),
         reconnect_backoff_max=float(args.reconnect_backoff_max),
+        sasl_username=str(args.kafka_user),
+        sasl_password=kafka_password(str(args.kafka_user)),
+        sasl_mechanism=str(args.kafka_sasl_mechanism),
     )
+
+
+def kafka_password(user: str) -> str:
+    """The SASL password for ``user`` from the environment, or the file it names; ConfigError if missing."""
+    if not user:
+        return ""
+    password, path = os.environ.get(PASSWORD_ENV, ""), os.environ.get(PASSWORD_FILE_ENV, "")
+    if not password and path:
+        try:
+            password = Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{PASSWORD_FILE_ENV} {path!r}: {exc.strerror}") from None
+    if not password:
+        raise ConfigError(f"--kafka-user {user!r} needs a password: set {PASSWORD_ENV}, or {PASSWORD_FILE_ENV} "
+                          "to a file holding it")
+    return password

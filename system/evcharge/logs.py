@@ -57,6 +57,9 @@ def setup(component: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # kafka-python is chatty at INFO (every connect attempt); its warnings are enough.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
+    # ... but it warns "credentials in the clear" on every SCRAM login over SASL_PLAINTEXT, which is
+    # wrong for SCRAM (a challenge-response: the password never crosses) and would fill the logs.
+    logging.getLogger("kafka.net.sasl.scram").setLevel(max(logging.ERROR, root.level))
 
 
 @contextlib.contextmanager

@@ -9,9 +9,13 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evcharge import logs
 from evcharge.config import ConfigError, kafka_settings
+
+if TYPE_CHECKING:
+    from evcharge.driver.api import Access
 
 
 def _on_signal(*events: threading.Event) -> None:
@@ -90,8 +94,34 @@ def run_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def api_access(args: argparse.Namespace) -> Access:
+    """The driver API's token, TLS files and audit log from the flags; ConfigError for what is wrong."""
+    from evcharge.audit import AuditLog, load_key
+    from evcharge.driver.api import Access
+    from evcharge.driver.guard import load_token
+
+    if bool(args.api_tls_cert) != bool(args.api_tls_key):
+        raise ConfigError("--api-tls-cert and --api-tls-key go together: give both, or neither")
+    for flag in ("api_tls_cert", "api_tls_key"):
+        path = getattr(args, flag)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"--{flag.replace('_', '-')} {path!r}: no such file")
+    token_file = Path(args.api_token_file.replace("{id}", args.id)).expanduser()
+    try:
+        token, source = load_token(args.api_token, token_file)
+        key_file = Path(args.audit_key_file.replace("{id}", args.id)).expanduser()
+        audit = AuditLog(Path(args.audit_log), f"driver-{args.id}", load_key(key_file)) if args.audit_log else None
+    except PermissionError as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read or write {exc.filename}: {exc.strerror}") from None
+    except ValueError as exc:  # an audit log whose last line is not a record
+        raise ConfigError(str(exc)) from None
+    return Access(token, source, args.api_tls_cert, args.api_tls_key, audit, args.api_allow_plain == "yes")
+
+
 def run_driver(args: argparse.Namespace) -> int:
-    from evcharge.driver.api import serve_in_background
+    from evcharge.driver.api import check_exposure, serve_in_background
     from evcharge.driver.core import Driver, DriverConfig
     from evcharge.driver.seed import SeedDriver
     from evcharge.driver.services import read_services, run_services
@@ -117,9 +147,17 @@ def run_driver(args: argparse.Namespace) -> int:
         charging_silence=args.charging_silence,
         retention=args.request_retention,
     )
+    access = api_access(args)
+    try:
+        check_exposure(args.api_host, access)  # before any Kafka client exists
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     driver = cls(config, kafka).start()
     try:
-        server = serve_in_background(driver, args.api_host, args.api_port)
+        server = serve_in_background(driver, args.api_host, args.api_port, access)
+    except ValueError as exc:
+        driver.close()
+        raise ConfigError(str(exc)) from None
     except OSError as exc:
         driver.close()
         raise ConfigError(f"cannot listen on {args.api_host}:{args.api_port}: {exc}") from None
@@ -152,6 +190,22 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_audit(args: argparse.Namespace) -> int:
+    from evcharge.audit import verify
+
+    try:
+        key = Path(args.key_file).read_bytes().strip() if args.key_file else None
+        verdict = verify(Path(args.path), args.head, key)
+    except OSError as exc:
+        print(f"evcharge audit: cannot read {args.path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if not verdict.ok:
+        print(f"{args.path}: BROKEN after {verdict.records} good records: {verdict.problem}")
+        return 1
+    print(f"{args.path}: {verdict.records} records, chain intact; last hash {verdict.head}")
+    return 0
+
+
 def run_status(args: argparse.Namespace) -> int:
     from evcharge.status import read_table, render
 
@@ -171,4 +225,5 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "driver": run_driver,
     "command": run_command,
     "status": run_status,
+    "audit": run_audit,
 }

@@ -22,12 +22,11 @@ log = logging.getLogger("evcharge.kafka")
 METADATA_WAIT_S = 10.0
 
 
-def ensure_topics(config: dict[str, Any], topics: Iterable[str]) -> None:
-    """Create whichever of ``topics`` does not exist yet; raises KafkaError/OSError if Kafka is away."""
+def ensure_topics(admin_config: dict[str, Any], topics: Iterable[str]) -> None:
+    """Create whichever of ``topics`` does not exist yet; raises KafkaError/OSError if Kafka is away.
+
+    ``admin_config``: an admin client's settings (``evcharge.kafka.settings.admin_config``)."""
     wanted = sorted(set(topics))
-    admin_config = {k: config[k] for k in ("bootstrap_servers", "client_id", "bootstrap_timeout_ms",
-                                           "reconnect_backoff_ms", "reconnect_backoff_max_ms",
-                                           "request_timeout_ms") if k in config}
     admin = KafkaAdminClient(**admin_config)
     try:
         existing = set(admin.list_topics())

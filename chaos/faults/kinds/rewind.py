@@ -26,8 +26,8 @@ from chaos.faults.base import FaultError, FaultSpecError, Param
 from chaos.faults.process import ProcessFault
 from chaos.faults.registry import register
 from chaos.faults.targets import ServiceTarget
+from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.records import admin_client
-from chaos.infra.topology import HARNESS_ROLE
 
 COMMIT_WAIT = 10.0
 """Seconds a rewind waits for its group's first commit before it gives up rewinding (module doc)."""
@@ -61,22 +61,22 @@ class Rewind(ProcessFault):
 
     def _apply(self) -> None:
         [process] = self.resolve(running_only=False)
-        bootstrap = self.ctx.infra.endpoints.bootstrap(HARNESS_ROLE)
+        access = self.ctx.infra.endpoints.harness_access()
         self.not_rewound = None
-        if not wait_committed(bootstrap, self.group, COMMIT_WAIT):
+        if not wait_committed(access, self.group, COMMIT_WAIT):
             self.not_rewound = (f"group {self.group!r} committed no offsets within {COMMIT_WAIT:g} s:"
                                 " restarted, nothing read again")
         self.heal_by_starting([process])
         process.kill()
         if self.not_rewound is None:
-            self.rewound = rewind(bootstrap, self.group, int(self.params["records"]))
+            self.rewound = rewind(access, self.group, int(self.params["records"]))
 
 
-def wait_committed(bootstrap: str, group: str, timeout: float) -> bool:
+def wait_committed(access: KafkaAccess, group: str, timeout: float) -> bool:
     """Whether ``group`` has committed an offset, waiting up to ``timeout`` s for its first one."""
     from kafka.errors import KafkaError
 
-    admin = admin_client(bootstrap)
+    admin = admin_client(access)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -92,12 +92,12 @@ def wait_committed(bootstrap: str, group: str, timeout: float) -> bool:
         admin.close()
 
 
-def rewind(bootstrap: str, group: str, back: int) -> list[dict[str, Any]]:
+def rewind(access: KafkaAccess, group: str, back: int) -> list[dict[str, Any]]:
     """Empty ``group`` of its members, move each committed offset back by ``back``; what moved."""
     from kafka.admin import MemberToRemove
     from kafka.structs import OffsetAndMetadata
 
-    admin = admin_client(bootstrap)
+    admin = admin_client(access)
     try:
         committed = admin.list_group_offsets([group]).get(group) or {}
         if not committed:

@@ -60,7 +60,8 @@ class Infra:
         errors = []
         for broker in self.endpoints.brokers:
             try:
-                return fetch_metadata(broker.internal, topics, timeout)
+                return fetch_metadata(broker.internal, topics, timeout,
+                                      self.endpoints.harness_access(broker.internal).plain)
             except OSError as exc:
                 errors.append(f"{broker.internal}: {exc}")
         raise ConnectionError("no broker answered a metadata request: " + "; ".join(errors))

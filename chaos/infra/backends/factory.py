@@ -12,15 +12,18 @@ BACKENDS = ("local", "docker", "external")
 
 def make_backend(
     name: str, brokers: int = 1, workdir: Path | None = None, endpoints_file: str | None = None,
-    roles: tuple[str, ...] = DEFAULT_ROLES,
+    roles: tuple[str, ...] = DEFAULT_ROLES, secured: bool = False,
 ) -> Infra:
-    """A running backend; the caller owns it and calls ``down()`` when done."""
+    """A running backend; the caller owns it and calls ``down()`` when done. ``secured`` (SASL and
+    ACLs) is the local backend's; the others say so rather than run open."""
+    if secured and name != "local":
+        raise ValueError(f"--chaos-security sasl works with the local backend only for now, not {name!r}")
     if name == "local":
         from chaos.infra.backends.local import LocalBackend, default_workdir
         from chaos.infra.install import install
 
         install()
-        backend = LocalBackend.create(workdir or default_workdir(), brokers=brokers, roles=roles)
+        backend = LocalBackend.create(workdir or default_workdir(), brokers=brokers, roles=roles, secured=secured)
         try:
             return backend.up()
         except BaseException:

@@ -18,6 +18,7 @@ from chaos.infra.backends.base import Infra, say
 from chaos.infra.endpoints import BrokerInfo, Endpoints
 from chaos.infra.install import Installation, cache_home, default_installation
 from chaos.infra.kafka_broker import broker_service, prepare_storage
+from chaos.infra.security import ClusterSecurity
 from chaos.infra.service import Service
 from chaos.infra.topology import DEFAULT_ROLES, Topology
 from chaos.infra.toxiproxy.client import ToxiproxyClient
@@ -33,21 +34,26 @@ def default_workdir() -> Path:
 class LocalBackend(Infra):
     """A cluster of local processes described by a ``Topology``."""
 
-    def __init__(self, workdir: Path, topology: Topology, inst: Installation | None = None) -> None:
+    def __init__(
+        self, workdir: Path, topology: Topology, inst: Installation | None = None,
+        security: ClusterSecurity | None = None,
+    ) -> None:
         self.workdir = workdir
         self.topology = topology
+        self.security = security
         self.inst = inst or default_installation()
         self.toxiproxy = ToxiproxyClient(topology.toxiproxy_api)
         self.toxiproxy_service = toxiproxy_service(self.inst, topology.host, topology.toxiproxy_port, workdir)
-        self._brokers = [broker_service(self.inst, topology, n, workdir) for n in topology.node_ids]
+        self._brokers = [broker_service(self.inst, topology, n, workdir, security) for n in topology.node_ids]
 
     @classmethod
     def create(
         cls, workdir: Path, brokers: int = 1, roles: tuple[str, ...] = DEFAULT_ROLES,
-        inst: Installation | None = None,
+        inst: Installation | None = None, secured: bool = False,
     ) -> LocalBackend:
-        """A new cluster with freshly allocated ports (nothing is started yet)."""
-        return cls(workdir, Topology.allocate(brokers, roles), inst)
+        """A new cluster with freshly allocated ports (nothing is started yet); ``secured``: SASL and
+        ACLs on every listener (``chaos.infra.security``)."""
+        return cls(workdir, Topology.allocate(brokers, roles), inst, ClusterSecurity.generate() if secured else None)
 
     @classmethod
     def load(cls, workdir: Path, inst: Installation | None = None) -> LocalBackend:
@@ -55,7 +61,9 @@ class LocalBackend(Infra):
         state = workdir / STATE_FILE
         if not state.exists():
             raise FileNotFoundError(f"no cluster in {workdir} (no {STATE_FILE}); start one with `evchaos infra up`")
-        return cls(workdir, Topology.from_dict(json.loads(state.read_text())["topology"]), inst)
+        raw = json.loads(state.read_text())
+        security = ClusterSecurity.from_dict(raw["security"]) if raw.get("security") else None
+        return cls(workdir, Topology.from_dict(raw["topology"]), inst, security)
 
     # -- views ------------------------------------------------------------------------------------
     @property
@@ -76,6 +84,7 @@ class LocalBackend(Infra):
                 BrokerInfo(n, t.internal_address(n), s.pid)
                 for n, s in zip(t.node_ids, self._brokers, strict=True)
             ],
+            harness_credentials=self.security.harness if self.security is not None else None,
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -83,7 +92,11 @@ class LocalBackend(Infra):
         """Start Toxiproxy with every proxy, then all brokers in parallel; return once all are ready."""
         self.inst.require()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / STATE_FILE).write_text(json.dumps({"topology": self.topology.to_dict()}, indent=2))
+        state = self.workdir / STATE_FILE
+        state.touch(mode=0o600)  # with security on, it holds the cluster's passwords
+        state.chmod(0o600)
+        state.write_text(json.dumps({"topology": self.topology.to_dict(),
+                                     "security": self.security.to_dict() if self.security else None}, indent=2))
         started = time.monotonic()
         self.toxiproxy_service.start()
         self.toxiproxy.populate(self.topology.proxies())

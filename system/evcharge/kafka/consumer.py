@@ -19,7 +19,7 @@ from kafka import KafkaConsumer
 from kafka.errors import FencedInstanceIdError, KafkaError
 
 from evcharge.config import KafkaSettings
-from evcharge.kafka.settings import REQUEST_TIMEOUT_MS, Backoff, consumer_config
+from evcharge.kafka.settings import REQUEST_TIMEOUT_MS, Backoff, admin_config, consumer_config
 from evcharge.topics import ensure_topics, wait_for_partitions
 
 log = logging.getLogger("evcharge.kafka")
@@ -29,7 +29,7 @@ ConsumerFactory = Callable[[], Any]
 
 def new_consumer(topics: list[str], config: dict[str, Any]) -> KafkaConsumer:
     """Create the topics if needed (see ``evcharge.topics``), then the consumer subscribed to them."""
-    ensure_topics(config, topics)
+    ensure_topics(admin_config(config), topics)
     consumer = KafkaConsumer(*topics, **config)
     try:
         wait_for_partitions(consumer, topics)

@@ -80,7 +80,30 @@ def common_config(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
         # that sees no partitions until its next metadata refresh (5 min by default). The chaos suite
         # caught an engine that missed its start_supply this way after a link cut: refresh often.
         "metadata_max_age_ms": METADATA_MAX_AGE_MS,
+        **sasl_config(settings),
     }
+
+
+def sasl_config(settings: KafkaSettings) -> dict[str, Any]:
+    """SASL over the plain listener when the component has a principal; nothing otherwise."""
+    if not settings.sasl_username:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": settings.sasl_mechanism,
+        "sasl_plain_username": settings.sasl_username,
+        "sasl_plain_password": settings.sasl_password,
+    }
+
+
+ADMIN_KEYS = ("bootstrap_servers", "client_id", "bootstrap_timeout_ms", "reconnect_backoff_ms",
+              "reconnect_backoff_max_ms", "request_timeout_ms", "security_protocol", "sasl_mechanism",
+              "sasl_plain_username", "sasl_plain_password")
+
+
+def admin_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a consumer's or producer's config an admin client takes (it rejects the rest)."""
+    return {key: config[key] for key in ADMIN_KEYS if key in config}
 
 
 def static_member_id(group_id: str) -> str:

@@ -5,6 +5,7 @@ and the driver's HTTP API."""
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import sys
 import time
@@ -17,6 +18,9 @@ from typing import Any
 from chaos.infra.ports import free_ports
 from chaos.infra.service import Service
 from evcharge.cp.health import ask
+
+TOKEN = secrets.token_urlsafe(16)
+"""Every driver's API token in these tests (``EVCHARGE_DRIVER_API_TOKEN``)."""
 
 
 def free_port() -> int:
@@ -40,7 +44,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def http(port: int, path: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method="POST" if data else "GET")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -90,6 +95,7 @@ class Network:
                 "EVCHARGE_BACKOFF_MAX": "1",
                 "EVCHARGE_BOOTSTRAP_TIMEOUT": "3",
                 "PYTHONUNBUFFERED": "1",
+                "EVCHARGE_DRIVER_API_TOKEN": TOKEN,
                 **(env or {}),
             },
             ready=ready,

@@ -6,7 +6,7 @@ import pytest
 
 from evcharge.cli import build_parser, main
 
-COMMANDS = ["central", "cp", "cp-control", "monitor", "driver", "command", "status"]
+COMMANDS = ["central", "cp", "cp-control", "monitor", "driver", "command", "status", "audit"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

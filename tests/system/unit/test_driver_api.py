@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from evcharge.driver.api import make_server, serve_in_background
+from evcharge.driver.api import Access, make_server, serve_in_background
 from evcharge.driver.core import Driver, DriverConfig
 from evcharge.driver.services import read_services
 
@@ -16,15 +16,19 @@ from .fakes import FAST, FakeBroker, fake_producer
 @pytest.fixture
 def api():
     driver = Driver(DriverConfig("D1", cp_list_timeout=0.2), FAST, producer=fake_producer(FakeBroker()))
-    served = serve_in_background(driver, "127.0.0.1", 0)
+    served = serve_in_background(driver, "127.0.0.1", 0, Access(TOKEN))
     yield f"http://127.0.0.1:{served.port}"
     served.close()
 
 
+TOKEN = "a-test-token"
+
+
 def call(url: str, body: object = None) -> tuple[int, object]:
     data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -67,6 +71,6 @@ def test_services_file(tmp_path):
 
 def test_make_server_binds_the_port_it_is_given():
     driver = Driver(DriverConfig("D9"), FAST, producer=fake_producer(FakeBroker()))
-    server = make_server(driver, "127.0.0.1", 0)
+    server = make_server(driver, "127.0.0.1", 0, Access(TOKEN))
     assert server.server_address[1] > 0
     server.server_close()

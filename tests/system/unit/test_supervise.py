@@ -16,7 +16,7 @@ import pytest
 from evcharge.cp.engine import Engine, EngineConfig
 from evcharge.cp.health import ask
 from evcharge.cp.monitor import engine_health
-from evcharge.driver.api import serve_in_background
+from evcharge.driver.api import Access, serve_in_background
 from evcharge.driver.core import Driver, DriverConfig
 from evcharge.supervise import EXIT_CRASH_LOOP, Supervised
 
@@ -159,7 +159,7 @@ def test_the_driver_health_is_503_while_a_loop_is_down():
     consumer = FakeConsumer()
     driver.inbox.consumer = consumer  # type: ignore[assignment]
     driver.inbox.loop.give_up = pytest.fail
-    served = serve_in_background(driver, "127.0.0.1", 0)
+    served = serve_in_background(driver, "127.0.0.1", 0, Access("t"))
     url = f"http://127.0.0.1:{served.port}/health"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -180,12 +180,13 @@ def test_the_driver_health_is_503_while_a_loop_is_down():
 
 def test_the_api_answers_500_on_a_bug_and_goes_on(monkeypatch):
     driver = Driver(DriverConfig("D1"), FAST, producer=fake_producer(FakeBroker()))
-    served = serve_in_background(driver, "127.0.0.1", 0)
+    served = serve_in_background(driver, "127.0.0.1", 0, Access("t"))
     base = f"http://127.0.0.1:{served.port}"
     monkeypatch.setattr(driver, "snapshot", lambda *a: 1 / 0)
     try:
         with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(f"{base}/requests", timeout=5)
+            urllib.request.urlopen(urllib.request.Request(f"{base}/requests", headers={"Authorization": "Bearer t"}),
+                                   timeout=5)
         assert info.value.code == 500 and "ZeroDivisionError" in json.loads(info.value.read())["error"]
         with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
             assert response.status == 200
