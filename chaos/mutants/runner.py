@@ -94,6 +94,10 @@ def apply(patch: Path, tree: Path) -> str | None:
     return None
 
 
+BASELINE_DIR = "reports/mutants-baseline"
+"""Where the baseline run's pytest log and scenario folders are kept (relative to the project)."""
+
+
 def run_suite(
     root: Path, suite: Sequence[str], mutant: Mutant | None, timeout: float, say: Say, python: str = sys.executable,
     full: bool = False,
@@ -114,7 +118,10 @@ def run_suite(
                 outcome.applied, outcome.error = False, problem
                 return outcome
         junit, figures = Path(tmp) / "junit.xml", Path(tmp) / "figures.jsonl"
-        argv = [python, "-m", "pytest", *suite, "-p", "no:cacheprovider", "-q",
+        # The baseline's scenario folders outlive the run: a baseline that fails is a flake or a bug
+        # to find, and its histories and logs are the evidence (pytest empties the folder first).
+        basetemp = root / BASELINE_DIR if mutant is None else Path(tmp) / "basetemp"
+        argv = [python, "-m", "pytest", *suite, "-p", "no:cacheprovider", "-q", f"--basetemp={basetemp}",
                 f"--junitxml={junit}", f"--chaos-figures={figures}"]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "system")])}
         log = Path(tmp) / "pytest.log"
@@ -130,6 +137,11 @@ def run_suite(
         if not outcome.stopped_early:
             read_junit(junit, outcome)  # a stopped run's XML would list the scenarios the stop interrupted
         read_figures(figures, outcome, judged)
+        if mutant is None:
+            basetemp.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, basetemp / "pytest.log")
+            if outcome.killed or outcome.error:
+                say(f"baseline: its log and every scenario's folder (history, service logs) are kept in {basetemp}")
         if outcome.stopped_early:
             say(f"{mutant.name if mutant else ''}: its rule {watch} broke; the rest of the suite was not run")
         elif not junit.exists() and outcome.error is None:
