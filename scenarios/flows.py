@@ -65,8 +65,9 @@ def serve_and_check(run: EvScenario, charge: Charge, cp: str = "CP_001", timeout
     recovery is then heal -> served, not heal -> the old charge's end -> served.
     """
     limit = run.scenario.invariants.transient_limits.get("reserved", 10.0)
-    run.fresh_charge(wait=False)
+    fresh = run.fresh_charge(wait=False)
     run.wait_for("the charge served, or its CP stuck", lambda: served_or_stuck(run, charge, cp, limit + 1), timeout)
+    run.ask_again_while_denied(fresh)
     run.finish()
 
 

@@ -27,6 +27,10 @@ from scenarios.ev.views import record_driver_tickets, record_views
 
 T = TypeVar("T")
 
+TRANSIENT_DENIALS = frozenset({"no_cp_available", "cp_faulty"})
+"""Denials a driver meets while every CP is busy or one is briefly reported faulty: it asks again."""
+THINK_S = 1.0
+"""How long a denied driver waits before asking again."""
 FRESH_CHARGE_S = 0.2
 """Seconds of energy the fresh request after the heal asks for."""
 
@@ -156,6 +160,29 @@ class EvScenario:
             except (AssertionError, TimeoutError) as exc:
                 self.history.note("fresh request not served", error=str(exc))
         return charge
+
+    def ask_again_while_denied(self, charge: Charge) -> Charge:
+        """Ask again, as a driver would, while the fresh request is denied for a passing reason.
+
+        A CP briefly reported faulty (an engine starved of CPU for a second after a broker came back
+        answers its monitor late, and the monitor rightly says KO) or every CP busy is an honest
+        answer; a driver meeting it asks again. The harness used to ask once, and failed the
+        recovery check on a system that was right. Retries stop at the recovery limit after the
+        first fresh request, so a network that stays broken still fails it.
+        """
+        window = self.scenario.invariants.recovery_within or 20.0
+        until = (charge.invoked_t or self.history.clock.now()) + window
+        while True:
+            answered = lambda c=charge: c.done.is_set() or c.state in ("charging", "stopping", "completed")  # noqa: E731
+            try:
+                self.wait_for("the fresh request answered", answered, max(1.0, until - self.history.clock.now()))
+            except (AssertionError, TimeoutError):
+                return charge  # not answered in time: the recovery check says so
+            denied = charge.state == "denied" and charge.snapshot.get("reason") in TRANSIENT_DENIALS
+            if not denied or self.history.clock.now() + THINK_S >= until:
+                return charge
+            time.sleep(THINK_S)  # the driver's think time before asking again, not a wait for a condition
+            charge = self.charge(charge.client.driver_id, duration_s=FRESH_CHARGE_S)
 
     def finish(self, timeout: float = 30.0) -> None:
         """Let every charge end, then judge and assert (the evidence, every party's view, the drivers'
