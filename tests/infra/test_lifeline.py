@@ -39,6 +39,7 @@ from chaos.infra import lifeline
 from chaos.infra.service import Service
 
 how = sys.argv[2]
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started from a job that ignores it
 line = lifeline.activate()
 work = Path(sys.argv[1])
 if how == "nested":  # an owner whose child is an owner too, as pytest-xdist's controller and workers

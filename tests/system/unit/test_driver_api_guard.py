@@ -12,13 +12,13 @@ import shutil
 import ssl
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evcharge import cli
 from evcharge.audit import AuditLog, verify
 from evcharge.driver.api import Access, check_exposure, serve_in_background
 from evcharge.driver.core import Driver, DriverConfig
@@ -152,10 +152,13 @@ def test_beyond_loopback_only_with_tls_or_by_name_in_a_container():
         check_exposure(host, Access(TOKEN))
 
 
-def test_the_cli_refuses_a_plain_wildcard_address_before_it_touches_kafka(capsys: pytest.CaptureFixture[str]):
-    code = cli.main(["driver", "--id", "D1", "--api-host", "0.0.0.0", "--api-token", TOKEN])
-    assert code == 2
-    err = capsys.readouterr().err
+def test_the_cli_refuses_a_plain_wildcard_address_before_it_touches_kafka():
+    """A real ``evcharge driver`` process (in this one, its logging set-up would outlive the test)."""
+    done = subprocess.run([sys.executable, "-m", "evcharge.cli", "driver", "--id", "D1", "--api-host", "0.0.0.0",
+                           "--api-token", TOKEN, "--bootstrap", "127.0.0.1:1"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    err = done.stderr
     assert "refusing to serve the driver API on 0.0.0.0 without TLS" in err and "--api-tls-cert" in err
 
 
