@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+from chaos.infra.reaper import PROC, identity, mark_alive
+
 LISTEN_LOW = 10_000
 """The lowest port ``free_ports`` hands out (below it: well-known and registered services)."""
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
@@ -54,20 +56,13 @@ def ephemeral_low(path: Path | None = None) -> int | None:
         return None
 
 
-def _start_time(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 def _alive(owner: str) -> bool:
-    """True while the process a lease names runs (the same one: its start time, where /proc says)."""
-    pid, _, start = owner.partition("-")
+    """True while the process a lease names runs (the same one, by its start time, where /proc says)."""
+    pid, _, _ = owner.partition("-")
     if not pid.isdigit():
         return False
-    if Path("/proc/self/stat").exists():
-        return _start_time(int(pid)) == start
+    if PROC.exists():
+        return mark_alive(owner)
     try:  # no /proc (macOS): the pid alone
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -121,7 +116,7 @@ def lease(port: int, folder: Path | None = None, hold: float | None = LEASE_SECO
                 path.unlink(missing_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, "w") as out:
-                out.write(f"{os.getpid()}-{_start_time(os.getpid())} {now:.3f} "
+                out.write(f"{identity(os.getpid()) or os.getpid()} {now:.3f} "
                           f"{'process' if hold is None else hold}\n")
             return True
     except (FileExistsError, PermissionError):

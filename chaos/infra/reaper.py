@@ -33,14 +33,19 @@ PROC = Path("/proc")
 
 def identity(pid: int) -> str | None:
     """``pid-starttime`` of a live process (not a zombie), or None if there is no such process."""
+    fields = stat_fields(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return None
+    return f"{pid}-{fields[19]}"  # field 22 of stat(5): start time, in clock ticks since boot
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None: no such process."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return f"{pid}-{fields[19]}"  # field 22 of stat(5): start time, in clock ticks since boot
+    return stat.rsplit(")", 1)[1].split()
 
 
 def mark_alive(mark: str) -> bool:

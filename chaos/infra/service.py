@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos.infra.reaper import NAME_VAR
+from chaos.infra.reaper import NAME_VAR, stat_fields
 
 ReadyCheck = Callable[[], bool]
 
@@ -212,11 +212,8 @@ def read_pid(path: Path) -> int | None:
 
 def process_state(pid: int) -> str | None:
     """The one-letter state from /proc (R, S, T, Z...), or None if there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
+    fields = stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def pid_alive(pid: int) -> bool:
