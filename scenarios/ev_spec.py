@@ -11,6 +11,7 @@ from chaos.checks import InvariantSpec
 from chaos.core.spec import DeadLetterSpec, FactSpec, ProbeSpec, ServiceSpec, SystemSpec
 from chaos.infra.ports import free_ports
 from evcharge.messages import Topics
+from scenarios.ev.enrolment import REGISTRY, enrol, key_file
 from scenarios.ev.grants import grants_for
 
 CPS = ("CP_001", "CP_002")
@@ -124,11 +125,14 @@ def ev_spec(
     rules: InvariantSpec = EV_RULES,
     cps: int = len(CPS),
     drivers: int = len(DRIVERS),
+    authenticated: bool = True,
 ) -> SystemSpec:
     """The EV network as a system under test: Central, ``cps`` CPs (engine + monitor), ``drivers`` drivers.
 
     Two and two by default (``CP_001``, ``D1``...); the contention suites ask for more. Ports are
-    chosen now, so two specs never collide. ``variant="seed"`` runs the original buggy driver (its
+    chosen now, so two specs never collide. ``authenticated`` (the default): every principal is
+    enrolled before the scenario starts and every message is sealed and checked (``evcharge.auth``);
+    refusals go to each component's audit log in the work folder. ``variant="seed"`` runs the original buggy driver (its
     producer is created once at start), which the harness must catch.
     """
     cp_ids = cp_names(cps)
@@ -145,10 +149,18 @@ def ev_spec(
         "EVCHARGE_KAFKA_USER": "{kafka_user}",  # empty (no SASL) unless the cluster is secured
         "EVCHARGE_KAFKA_PASSWORD": "{kafka_password}",
     }
+    def secured(name: str, kind: str = "", ident: str = "", audited: bool = True) -> list[str]:
+        """The security flags of one service: its key file (Central: the registry) and its audit log."""
+        if not authenticated:
+            return []
+        key = ["--registry-db", REGISTRY] if kind == "" else ["--key-file", key_file(kind, ident)]
+        audit = ["--audit-log", "{workdir}/" + f"{name}.audit", "--audit-key-file", "{workdir}/" + f"{name}.audit-key"]
+        return key + (audit if audited else [])
+
     services = [
         ServiceSpec(
             "central", evcharge("central", "--db", "{db}", "--reservation-ttl", str(ttl), "--heartbeat-timeout", "4",
-                                "--cps", ",".join(cp_ids)),
+                                "--cps", ",".join(cp_ids), *secured("central")),
             role="central", env=env, ready="log line central starting", ready_timeout=30,
             grants=grants_for("central"),
         )
@@ -160,11 +172,12 @@ def ev_spec(
                 f"cp-{cp}",
                 evcharge("cp", "--id", cp, "--health-port", str(port), "--charge-duration", str(charge_duration),
                          "--telemetry-period", str(period),
-                         "--state", "{workdir}/" + f"cp-{cp}.state"),
+                         "--state", "{workdir}/" + f"cp-{cp}.state", *secured(f"cp-{cp}", "cp", cp)),
                 role="cp", env=env, ready=f"tcp {port}", ready_timeout=30, grants=grants_for("cp"),
             ),
             ServiceSpec(
-                f"monitor-{cp}", evcharge("monitor", "--cp", cp, "--engine-port", str(port), "--period", "0.5"),
+                f"monitor-{cp}", evcharge("monitor", "--cp", cp, "--engine-port", str(port), "--period", "0.5",
+                                                 *secured(f"monitor-{cp}", "cp", cp, audited=False)),
                 role="monitor", env=env, ready="log line monitor watching engine", ready_timeout=30,
                 grants=grants_for("monitor"),
             ),
@@ -177,8 +190,9 @@ def ev_spec(
                 evcharge("driver", "--id", driver, "--api-port", str(port), "--variant", variant,
                          "--request-deadline", str(driver_deadline),
                          "--api-token-file", "{workdir}/" + f"driver-{driver}.token",
-                         "--audit-log", "{workdir}/" + f"driver-{driver}.audit",
-                         "--audit-key-file", "{workdir}/" + f"driver-{driver}.audit-key"),
+                         *(secured(f"driver-{driver}", "driver", driver) or [
+                             "--audit-log", "{workdir}/" + f"driver-{driver}.audit",
+                             "--audit-key-file", "{workdir}/" + f"driver-{driver}.audit-key"])),
                 role="driver", env=env, ready=f"http GET http://127.0.0.1:{port}/health", ready_timeout=30,
                 grants=grants_for("driver"),
             )
@@ -199,6 +213,7 @@ def ev_spec(
         consumes=CONSUMED_TOPICS,
         dead_letters=DEAD_LETTERS,
         facts=FACTS,
+        setup=[enrol([*(("cp", cp) for cp in cp_ids), *(("driver", d) for d in driver_ids)])] if authenticated else [],
     )
 
 

@@ -120,6 +120,10 @@ class DeadLetterSpec:
         return {name: dig(document, path) for name, path in fields.items()}
 
 
+SetupStep = Sequence[str] | Callable[[Mapping[str, str]], None]
+"""One step of ``SystemSpec.setup``: a command line (templates) or a callable of the placeholder values."""
+
+
 @dataclass(frozen=True)
 class SystemSpec:
     """A whole system under test: its services, its state probe, its invariants and their checks.
@@ -133,6 +137,10 @@ class SystemSpec:
     - ``dead_letters``: where the system records what it rejected (``None``: it does not say).
     - ``facts``: which records of its topics are evidence for the data-plane checks (what was
       metered, billed, requested, answered: see ``chaos.core.facts``), read once at the end.
+    - ``setup``: what must exist before any service starts (a fresh database from the system's own
+      init code, keys enrolled), run in order in the scenario's work folder: a command (argv, with
+      placeholders) that must exit 0, or a Python callable given the placeholder values. A failed
+      step fails the scenario with its output, before anything runs.
     """
 
     name: str
@@ -144,6 +152,7 @@ class SystemSpec:
     consumes: Sequence[str] = ()
     dead_letters: DeadLetterSpec | None = None
     facts: Sequence[FactSpec] = ()
+    setup: Sequence[SetupStep] = ()
 
     def __post_init__(self) -> None:
         names = [service.name for service in self.services]

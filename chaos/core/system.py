@@ -10,6 +10,8 @@ probe and the fault context that lets faults name services. Nothing here knows w
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,13 +19,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from chaos.core.sampler import StateProbe
-from chaos.core.spec import ServiceSpec, SystemSpec
+from chaos.core.spec import ServiceSpec, SetupStep, SystemSpec
 from chaos.core.templates import format_placeholders
 from chaos.faults import FaultContext
 from chaos.infra.backends.base import Infra
 from chaos.infra.principals import add_principals, remove_principals
 from chaos.infra.security import Credentials
 from chaos.infra.service import Service
+
+SETUP_TIMEOUT_S = 120.0
+"""How long one set-up command may take (an init script, a schema migration)."""
+
+
+class SetupFailed(RuntimeError):
+    """A ``SystemSpec.setup`` step failed: the scenario cannot start; the message has its output."""
 
 
 class SystemRun:
@@ -32,8 +41,25 @@ class SystemRun:
     def __init__(self, spec: SystemSpec, infra: Infra, workdir: Path, **values: str) -> None:
         self.spec, self.infra, self.workdir = spec, infra, workdir
         self.values = {"workdir": str(workdir), "db": str(workdir / f"{spec.name}.db"), **values}
+        for number, step in enumerate(spec.setup, 1):  # first: a failed step leaves nothing to undo
+            self._set_up(number, step)
         self.credentials = self._principals()
         self.services = {s.name: self._service(s) for s in spec.services}
+
+    def _set_up(self, number: int, step: SetupStep) -> None:
+        """Run one ``setup`` step in the work folder; ``SetupFailed`` with its output if it fails."""
+        if callable(step):
+            step(self.values)
+            return
+        argv = [format_placeholders(arg, self.values, f"setup step {number}") for arg in step]
+        try:
+            done = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True, timeout=SETUP_TIMEOUT_S,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SetupFailed(f"set-up step {number} ({shlex.join(argv)}) could not run: {exc}") from None
+        if done.returncode != 0:
+            output = (done.stderr or done.stdout).strip()[-2000:]
+            raise SetupFailed(f"set-up step {number} ({shlex.join(argv)}) exited {done.returncode}:\n{output}")
 
     def _principals(self) -> dict[str, Credentials]:
         """Service -> its credentials, made on a secured cluster (none on one without security)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from evcharge.auth.flags import add_audit_options, add_key_option
 from evcharge.config import (
     ConfigError,
     add_driver_deadline_options,
@@ -14,6 +15,7 @@ from evcharge.config import (
     non_negative_float,
     positive_float,
 )
+from evcharge.registry.cli import add_registry_parser
 
 EPILOG = "Flags win over environment variables, which win over defaults."
 
@@ -79,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the CP ids allowed to register, comma-separated (empty: any CP whose monitor beats)",
     )
     add_env_option(central, "--max-batch", "EVCHARGE_MAX_BATCH", "2000", "records per transaction", type=int)
+    add_env_option(central, "--registry-db", "EVCHARGE_REGISTRY_DB", "",
+                   "the registry's database (read-only): every message must be sealed by a principal active "
+                   "there (empty: messages unauthenticated, an open network)")
+    add_audit_options(central, "refused messages (forgeries, unsigned, unregistered senders)")
 
     cp = command("cp", "Run a charging point engine.")
     add_env_option(cp, "--id", "EVCHARGE_CP_ID", "CP_001", "charging point id")
@@ -110,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         " (empty: in memory only)",
         metavar="PATH",
     )
+    add_key_option(cp)
+    add_audit_options(cp, "refused messages")
 
     control = command("cp-control", "Send a command to an engine's control port: ko, ok, status, ping.", kafka=False)
     control.add_argument("action", choices=["ko", "ok", "status", "ping"])
@@ -121,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_env_option(monitor, "--engine-host", "EVCHARGE_HEALTH_HOST", "127.0.0.1", "engine address")
     add_env_option(monitor, "--engine-port", "EVCHARGE_HEALTH_PORT", "7001", "engine health port", type=_port)
     add_env_option(monitor, "--period", "EVCHARGE_HEARTBEAT_PERIOD", "1", "seconds between checks", type=positive_float)
+    add_key_option(monitor)
 
     driver = command("driver", "Run a driver with its local HTTP API, optionally a services file.")
     add_env_option(driver, "--id", "EVCHARGE_DRIVER_ID", "D1", "driver id")
@@ -137,10 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "'yes': serve without TLS beyond loopback, only where that address is private (inside a "
                    "container whose port is published on the host's loopback); the token is still required",
                    choices=["yes", "no"])
-    add_env_option(driver, "--audit-log", "EVCHARGE_AUDIT_LOG", "",
-                   "append-only audit log of refused API requests (empty: none; `evcharge audit verify`)")
-    add_env_option(driver, "--audit-key-file", "EVCHARGE_AUDIT_KEY_FILE", "~/.config/evcharge/driver-{id}.audit-key",
-                   "the audit log's HMAC key, made (mode 0600) if the file does not exist; keep it apart from the log")
+    add_audit_options(driver, "refused API requests and refused messages")
+    add_key_option(driver)
     driver.add_argument("--services", default=None, help="file with one CP id per line; exit when done")
     add_env_option(
         driver,
@@ -175,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("cp_id", nargs="?", help="charging point id")
     target.add_argument("--all", action="store_true", help="every charging point")
     add_env_option(ctl, "--timeout", "EVCHARGE_COMMAND_TIMEOUT", "30", "seconds to wait for Kafka", type=positive_float)
+    add_env_option(ctl, "--operator", "EVCHARGE_OPERATOR", "operator", "the operator's id (its registry principal)")
+    add_key_option(ctl)
+
+    add_registry_parser(sub, EPILOG)
 
     audit = command("audit", "Check an audit log's hash chain: every record there, in order, unedited.",
                     kafka=False)

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from evcharge.auth.gate import Gate
 from evcharge.config import KafkaSettings
 from evcharge.kafka import ResilientConsumer, ResilientProducer
 from evcharge.logs import bound
@@ -68,6 +69,7 @@ class Inbox:
         consumer: ResilientConsumer | None = None,
         producer: ResilientProducer | None = None,
         own_key: str | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.kafka = kafka
         self.consumer = consumer or ResilientConsumer(
@@ -78,6 +80,7 @@ class Inbox:
         self.client_id = client_id
         self.producer = producer
         self.own_key = own_key.encode() if own_key else None
+        self.gate = gate
         self.seen = RecentIds()
         self.rejected = 0
         self._rejected_at = RecentIds(1000)  # (topic, partition, offset) already dead-lettered
@@ -126,7 +129,14 @@ class Inbox:
             log.exception("decoder failed")
             self._reject(f"decoder failed: {exc!r}", raw, (topic, partition, offset), key, None)
             return
-        if not self.wanted(message) or not self.seen.add(message.message_id):
+        if not self.wanted(message):
+            return
+        if self.gate is not None:  # before the dedup: a forgery must not pre-empt the real message's id
+            refusal = self.gate.refusal(raw, message, f"{topic}:{partition}:{offset}")
+            if refusal is not None:
+                self._reject(f"refused: {refusal}", raw, (topic, partition, offset), key, message)
+                return
+        if not self.seen.add(message.message_id):
             return
         with bound(message_id=message.message_id, type=message.type, correlation_id=message.envelope.correlation_id):
             try:

@@ -13,7 +13,8 @@ numbers only, a length bound on every string (ids 64, free text ``TEXT_MAX``), a
 
 Envelope: ``message_id`` (dedup key), ``type`` (selects the payload model), ``timestamp`` (epoch s),
 ``source`` (who sent it), ``correlation_id`` (the user request the message belongs to) and
-``causation_id`` (the message that caused this one).
+``causation_id`` (the message that caused this one), and last ``mac``, the sender's proof
+(``evcharge.auth``: null until sealed).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Envelope(Strict):
     correlation_id: str | None = Field(default=None, max_length=64)
     causation_id: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any]
+    mac: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """The sender's HMAC (``evcharge.auth.seal``); last, so it can cover the bytes before it."""
 
 
 # -- topics ------------------------------------------------------------------------------------------

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sqlite3
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evcharge import logs
 from evcharge.config import ConfigError, kafka_settings
+from evcharge.registry.cli import run_registry
+from evcharge.supervise import on_signal
 
 if TYPE_CHECKING:
+    from evcharge.audit import AuditLog
+    from evcharge.central.auth import CentralAuth
     from evcharge.driver.api import Access
-
-
-def _on_signal(*events: threading.Event) -> None:
-    """SIGTERM / SIGINT ask the component to stop cleanly (drain the send queue, close clients)."""
-
-    def handler(signum: int, _frame: object) -> None:
-        for event in events:
-            event.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 def run_central(args: argparse.Namespace) -> int:
@@ -41,13 +32,30 @@ def run_central(args: argparse.Namespace) -> int:
     config = CentralConfig(args.price, args.reservation_ttl, args.heartbeat_timeout,
                            telemetry_timeout=args.telemetry_timeout, stop_grace=args.stop_grace,
                            registered_cps=registered or None)
-    central = Central(Store(args.db), kafka_settings(args), config, LoopConfig(max_records=args.max_batch))
-    _on_signal(central.stopping)
+    central = Central(Store(args.db), kafka_settings(args), config, LoopConfig(max_records=args.max_batch),
+                      auth=central_auth(args))
+    on_signal(central.stopping)
     central.run()
     return 0
 
 
+def central_auth(args: argparse.Namespace) -> CentralAuth | None:
+    """Central's message authentication from ``--registry-db`` (None: an open network)."""
+    from evcharge.auth.options import audit_log
+    from evcharge.central.auth import CentralAuth
+    from evcharge.registry.store import RegistryView
+
+    audit = audit_log(args, "central")
+    if not args.registry_db:
+        return None
+    try:
+        return CentralAuth(RegistryView(Path(args.registry_db)), audit)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"--registry-db {args.registry_db!r}: {exc}") from None
+
+
 def run_cp(args: argparse.Namespace) -> int:
+    from evcharge.auth.options import component_auth
     from evcharge.cp.engine import Engine, EngineConfig
 
     logs.setup("engine", args.log_level)
@@ -62,12 +70,12 @@ def run_cp(args: argparse.Namespace) -> int:
         state=args.state or None,
     )
     try:
-        engine = Engine(config, kafka_settings(args))
+        engine = Engine(config, kafka_settings(args), auth=component_auth(args, f"engine-{args.id}", args.id))
     except sqlite3.Error as exc:
         raise ConfigError(f"cannot open --state {args.state!r}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.health_host}:{args.health_port}: {exc}") from None
-    _on_signal(engine.stopping)
+    on_signal(engine.stopping)
     engine.run()
     return 0
 
@@ -84,21 +92,22 @@ def run_cp_control(args: argparse.Namespace) -> int:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
+    from evcharge.auth.options import component_auth
     from evcharge.cp.monitor import Monitor, MonitorConfig
 
     logs.setup("monitor", args.log_level)
     logs.bind_process(cp_id=args.cp)
-    monitor = Monitor(MonitorConfig(args.cp, args.engine_host, args.engine_port, args.period), kafka_settings(args))
-    _on_signal(monitor.stopping)
+    monitor = Monitor(MonitorConfig(args.cp, args.engine_host, args.engine_port, args.period), kafka_settings(args),
+                      auth=component_auth(args, f"monitor-{args.cp}", args.cp))
+    on_signal(monitor.stopping)
     monitor.run()
     return 0
 
 
-def api_access(args: argparse.Namespace) -> Access:
-    """The driver API's token, TLS files and audit log from the flags; ConfigError for what is wrong."""
-    from evcharge.audit import AuditLog, load_key
+def api_access(args: argparse.Namespace, audit: AuditLog | None) -> Access:
+    """The driver API's token and TLS files from the flags; ConfigError for what is wrong."""
     from evcharge.driver.api import Access
-    from evcharge.driver.guard import load_token
+    from evcharge.webapi.guard import load_token
 
     if bool(args.api_tls_cert) != bool(args.api_tls_key):
         raise ConfigError("--api-tls-cert and --api-tls-key go together: give both, or neither")
@@ -109,18 +118,15 @@ def api_access(args: argparse.Namespace) -> Access:
     token_file = Path(args.api_token_file.replace("{id}", args.id)).expanduser()
     try:
         token, source = load_token(args.api_token, token_file)
-        key_file = Path(args.audit_key_file.replace("{id}", args.id)).expanduser()
-        audit = AuditLog(Path(args.audit_log), f"driver-{args.id}", load_key(key_file)) if args.audit_log else None
     except PermissionError as exc:
         raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read or write {exc.filename}: {exc.strerror}") from None
-    except ValueError as exc:  # an audit log whose last line is not a record
-        raise ConfigError(str(exc)) from None
     return Access(token, source, args.api_tls_cert, args.api_tls_key, audit, args.api_allow_plain == "yes")
 
 
 def run_driver(args: argparse.Namespace) -> int:
+    from evcharge.auth.options import component_auth
     from evcharge.driver.api import check_exposure, serve_in_background
     from evcharge.driver.core import Driver, DriverConfig
     from evcharge.driver.seed import SeedDriver
@@ -147,12 +153,13 @@ def run_driver(args: argparse.Namespace) -> int:
         charging_silence=args.charging_silence,
         retention=args.request_retention,
     )
-    access = api_access(args)
+    auth = component_auth(args, f"driver-{args.id}", args.id)
+    access = api_access(args, auth.audit)
     try:
         check_exposure(args.api_host, access)  # before any Kafka client exists
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    driver = cls(config, kafka).start()
+    driver = cls(config, kafka, auth=auth).start()
     try:
         server = serve_in_background(driver, args.api_host, args.api_port, access)
     except ValueError as exc:
@@ -161,7 +168,7 @@ def run_driver(args: argparse.Namespace) -> int:
     except OSError as exc:
         driver.close()
         raise ConfigError(f"cannot listen on {args.api_host}:{args.api_port}: {exc}") from None
-    _on_signal(driver.stopping)
+    on_signal(driver.stopping)
     if services is not None:
         outcome = run_services(driver, services, args.service_pause, driver.stopping, duration)
         print(outcome, file=sys.stderr)
@@ -173,14 +180,16 @@ def run_driver(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from evcharge.auth.options import component_auth
     from evcharge.kafka import ResilientProducer
     from evcharge.messages import CpCommand, Topics, make
 
     kafka = kafka_settings(args)
     logs.setup("command", args.log_level)
-    producer = ResilientProducer(kafka, "evcharge-command")
-    message = make(CpCommand(action=args.action, cp_id=None if args.all else args.cp_id), "operator")
-    item = producer.send(kafka.topic(Topics.COMMANDS), message, key="operator")
+    auth = component_auth(args, f"operator-{args.operator}", args.operator)
+    producer = ResilientProducer(kafka, "evcharge-command", seal=auth.sealer)
+    message = make(CpCommand(action=args.action, cp_id=None if args.all else args.cp_id), f"operator:{args.operator}")
+    item = producer.send(kafka.topic(Topics.COMMANDS), message, key=args.operator)
     ok = producer.wait_delivered([item], timeout=args.timeout)
     producer.close(drain_timeout=0)
     if not ok:
@@ -226,4 +235,5 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "command": run_command,
     "status": run_status,
     "audit": run_audit,
+    "registry": run_registry,
 }

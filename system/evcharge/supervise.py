@@ -23,6 +23,7 @@ import collections
 import contextlib
 import logging
 import os
+import signal
 import socketserver
 import sys
 import threading
@@ -171,3 +172,14 @@ class Served:
     def _serve(self) -> None:
         while not self.stopping.is_set():
             self.server.handle_request()
+
+
+def on_signal(*events: threading.Event) -> None:
+    """SIGTERM / SIGINT ask the component to stop cleanly (drain the send queue, close clients)."""
+
+    def handler(signum: int, _frame: object) -> None:
+        for event in events:
+            event.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

@@ -25,8 +25,10 @@ Central's first new tick, and a session must not be closed for a silence that wa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from evcharge.auth.gate import Gate
 from evcharge.kafka import PendingSend
 from evcharge.messages import ClockTick, InvalidMessage, decode, encode, make
 
@@ -49,8 +51,12 @@ away (ticks go out every ``interval``, 0.5 s; a short stall or a 3 s link cut st
 class HeardClock:
     """Publishes ticks into ``topic`` and tracks, per partition, the newest tick stamp consumed."""
 
-    def __init__(self, topic: str, interval: float, source: str = "central") -> None:
+    def __init__(
+        self, topic: str, interval: float, source: str = "central", seal: Callable[[bytes], bytes] | None = None,
+        gate: Gate | None = None,
+    ) -> None:
         self.topic = topic
+        self._seal, self._gate = seal, gate  # with authentication on: a tick is believed only if Central sealed it
         self.interval = interval
         self.source = source
         self._heard: dict[int, float] = {}
@@ -69,7 +75,7 @@ class HeardClock:
             if sent is not None and not sent[1].done and now - sent[0] < STUCK_TICK:
                 continue
             message = make(ClockTick(partition=partition), self.source)
-            value = encode(message)
+            value = encode(message) if self._seal is None else self._seal(encode(message))
             item = PendingSend(self.topic, TICK_KEY, value, message.message_id, partition=partition, droppable=True)
             self._in_flight[partition] = (now, item)
             ticks.append(item)
@@ -88,6 +94,8 @@ class HeardClock:
             return False  # the processor dead-letters it
         if not isinstance(message.body, ClockTick):
             return False
+        if self._gate is not None and not self._gate.proven(record.value, message):
+            return False  # the processor refuses it, and the audit log says so
         stamp = min(message.envelope.timestamp, now)
         previous = self._heard.get(record.partition)
         if previous is None or stamp - previous > GAP:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from evcharge.auth.gate import Gate
 from evcharge.central.handlers import CentralConfig, Handlers, Outgoing, Rejected
 from evcharge.central.store import Store
 from evcharge.logs import bound
@@ -28,8 +29,9 @@ log = logging.getLogger("evcharge.central")
 class Processor:
     """Applies records to the store through ``Handlers``; runs inside the caller's transaction."""
 
-    def __init__(self, store: Store, config: CentralConfig) -> None:
+    def __init__(self, store: Store, config: CentralConfig, gate: Gate | None = None) -> None:
         self.store = store
+        self.gate = gate
         self.config = config
         self.handlers = Handlers(store, config)
         self.duplicates = 0
@@ -58,6 +60,10 @@ class Processor:
             session_id=getattr(body, "session_id", None),
             reservation_id=getattr(body, "reservation_id", None),
         ):
+            # before the dedup: a forgery must never mark the real message's id as processed
+            refusal = self.gate and self.gate.refusal(raw, message, f"{topic}:{partition}:{offset}")
+            if refusal:
+                return [self._dead_letter(f"refused: {refusal}", raw, topic, partition, offset, message)]
             if not self.store.mark_processed(message.message_id, now):
                 self.duplicates += 1
                 log.info("duplicate message ignored")

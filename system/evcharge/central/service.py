@@ -57,6 +57,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from evcharge.central.auth import CentralAuth
 from evcharge.central.checkpoint import Checkpointer
 from evcharge.central.handlers import CentralConfig, Outgoing
 from evcharge.central.hearing import HeardClock
@@ -101,16 +102,20 @@ class Central:
         loop: LoopConfig | None = None,
         producer: ResilientProducer | None = None,
         consumer: ResilientConsumer | None = None,
+        auth: CentralAuth | None = None,
     ) -> None:
         self.store = store
+        self.auth = auth
         self.kafka = kafka
         self.loop = loop or LoopConfig()
-        self.processor = Processor(store, config)
+        self.processor = Processor(store, config, auth.gate if auth else None)
         self.producer = producer or ResilientProducer(kafka, "central", max_request_size=self.loop.max_request_size)
         self.consumer = consumer or ResilientConsumer(
             kafka, [kafka.topic(t) for t in Topics.CENTRAL_INPUTS], kafka.group("central"), "central"
         )
-        self.hearing = HeardClock(kafka.topic(Topics.MONITOR_EVENTS), self.loop.tick_interval, config.source)
+        self.hearing = HeardClock(kafka.topic(Topics.MONITOR_EVENTS), self.loop.tick_interval, config.source,
+                                  auth.sealer(Topics.MONITOR_EVENTS, None) if auth else None,
+                                  auth.gate if auth else None)
         self.stopping = threading.Event()
         self._next_sweep = 0.0
         self._unacked: collections.deque[tuple[int, PendingSend]] = collections.deque()  # (seq, item), seq order
@@ -202,6 +207,8 @@ class Central:
         for out in outgoing:
             topic, message_id = self.kafka.topic(out.topic), out.message.message_id
             value = out.message.envelope.model_dump_json().encode()
+            if self.auth is not None:
+                value = self.auth.sealer(out.topic, out.key)(value)
             if not record_fits(_key(out.key), value, self.loop.max_request_size):
                 failure = f"larger than max_request_size ({self.loop.max_request_size} bytes)"
                 items.extend(self._queue(self._dead_letter(topic, message_id, value, None, failure)))

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from evcharge.auth.component import NO_AUTH, ComponentAuth
 from evcharge.config import KafkaSettings
 from evcharge.cp.health import HealthServer
 from evcharge.cp.meter import Supply
@@ -72,14 +73,17 @@ class EngineConfig:
 
 
 class Engine:
-    def __init__(self, config: EngineConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None) -> None:
+    def __init__(
+        self, config: EngineConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None,
+        auth: ComponentAuth = NO_AUTH,
+    ) -> None:
         self.config = config
         self.kafka = kafka
         self.source = f"engine:{config.cp_id}"
         # Sessions already supplied: a redelivered start is ignored. Opened first: a bad ``state``
         # path fails before any port is bound.
         self._finished: SessionLedger = SuppliedSessions(config.state) if config.state else RecentIds(1000)
-        self.producer = producer or ResilientProducer(kafka, self.source)
+        self.producer = producer or ResilientProducer(kafka, self.source, seal=auth.sealer)
         self.inbox = Inbox(
             kafka,
             [Topics.CP_COMMANDS],
@@ -89,6 +93,7 @@ class Engine:
             wanted=lambda m: getattr(m.body, "cp_id", None) == config.cp_id,
             producer=self.producer,
             own_key=config.cp_id,
+            gate=auth.gate(),
         )
         self.health = HealthServer(config.health_host, config.health_port, self.on_health_line)
         self.ko = threading.Event()

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from evcharge.auth.component import NO_AUTH, ComponentAuth
 from evcharge.config import KafkaSettings
 from evcharge.cp.health import ask
 from evcharge.kafka import ResilientProducer
@@ -62,11 +63,14 @@ def engine_health(host: str, port: int, timeout: float, confirm: float | None = 
 
 
 class Monitor:
-    def __init__(self, config: MonitorConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None) -> None:
+    def __init__(
+        self, config: MonitorConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None,
+        auth: ComponentAuth = NO_AUTH,
+    ) -> None:
         self.config = config
         self.kafka = kafka
         self.source = f"monitor:{config.cp_id}"
-        self.producer = producer or ResilientProducer(kafka, self.source, max_pending=10)
+        self.producer = producer or ResilientProducer(kafka, self.source, max_pending=10, seal=auth.sealer)
         self.stopping = threading.Event()
         self._last_ok: bool | None = None
         self.loop = Supervised("beats", self._beats, self.stopping)

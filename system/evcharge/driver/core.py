@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from evcharge.auth.component import NO_AUTH, ComponentAuth
 from evcharge.config import KafkaSettings
 from evcharge.driver.requests import ChargeRequest
 from evcharge.inbox import Inbox
@@ -67,11 +68,15 @@ class Driver:
 
     variant = "fixed"
 
-    def __init__(self, config: DriverConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None) -> None:
+    def __init__(
+        self, config: DriverConfig, kafka: KafkaSettings, producer: ResilientProducer | None = None,
+        auth: ComponentAuth = NO_AUTH,
+    ) -> None:
         self.config = config
         self.kafka = kafka
         self.source = f"driver:{config.driver_id}"
-        self.producer = producer or ResilientProducer(kafka, self.source)
+        self.auth = auth
+        self.producer = producer or ResilientProducer(kafka, self.source, seal=auth.sealer)
         self.inbox = Inbox(
             kafka,
             [Topics.DRIVER_EVENTS],
@@ -81,6 +86,7 @@ class Driver:
             wanted=lambda m: getattr(m.body, "driver_id", None) == config.driver_id,
             producer=self.producer,
             own_key=config.driver_id,
+            gate=auth.gate(),
         )
         self.requests: dict[str, ChargeRequest] = {}
         self._lock = threading.RLock()

@@ -50,5 +50,5 @@ class SeedDriver(Driver):
         self.seed_producer.send(
             self.kafka.topic(Topics.DRIVER_REQUESTS),
             key=self.config.driver_id.encode(),
-            value=encode(message),
+            value=self.auth.seal(encode(message)),
         )

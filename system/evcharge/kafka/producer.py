@@ -74,8 +74,10 @@ class ResilientProducer:
         max_request_size: int = MAX_REQUEST_SIZE,
         on_failed: Callable[[PendingSend], None] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        seal: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.settings = settings
+        self._seal = seal  # the sender's MAC on each record (evcharge.auth); None: sent as encoded
         self.client_id = client_id
         self.max_request_size = max_request_size
         self._factory = factory or (lambda: KafkaProducer(**producer_config(settings, client_id, max_request_size)))
@@ -102,7 +104,8 @@ class ResilientProducer:
         if droppable is None:
             droppable = message.type in DROPPABLE_TYPES
         raw_key = key.encode() if key else None
-        item = PendingSend(topic, raw_key, encode(message), message.message_id, droppable=droppable)
+        value = encode(message) if self._seal is None else self._seal(encode(message))
+        item = PendingSend(topic, raw_key, value, message.message_id, droppable=droppable)
         self.send_raw([item])
         return item
 

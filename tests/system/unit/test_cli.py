@@ -100,7 +100,7 @@ def test_central_is_given_the_stop_grace(tmp_path, monkeypatch):
     seen = []
 
     class FakeCentral:
-        def __init__(self, store, kafka, config, loop):  # type: ignore[no-untyped-def]
+        def __init__(self, store, kafka, config, loop, auth=None):  # type: ignore[no-untyped-def]
             seen.append(config)
             self.stopping = threading.Event()
             store.close()
@@ -110,6 +110,6 @@ def test_central_is_given_the_stop_grace(tmp_path, monkeypatch):
 
     monkeypatch.setattr(logs, "setup", lambda *_a, **_k: None)
     monkeypatch.setattr(service, "Central", FakeCentral)
-    monkeypatch.setattr(runners, "_on_signal", lambda *_events: None)  # keep pytest's own handlers
+    monkeypatch.setattr(runners, "on_signal", lambda *_events: None)  # keep pytest's own handlers
     assert main(["central", "--db", str(tmp_path / "c.db"), "--stop-grace", "7.5", "--telemetry-timeout", "9"]) == 0
     assert (seen[0].stop_grace, seen[0].telemetry_timeout) == (7.5, 9.0)

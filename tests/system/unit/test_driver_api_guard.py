@@ -22,7 +22,7 @@ import pytest
 from evcharge.audit import AuditLog, verify
 from evcharge.driver.api import Access, check_exposure, serve_in_background
 from evcharge.driver.core import Driver, DriverConfig
-from evcharge.driver.guard import MAX_BODY, load_token
+from evcharge.webapi.guard import MAX_BODY, load_token
 
 from .fakes import FAST, FakeBroker, fake_producer
 
@@ -207,7 +207,7 @@ def test_a_plain_container_address_still_checks_names():
     """0.0.0.0 without TLS (a container's own address): Host and Origin must still be ours."""
     from email.message import Message
 
-    from evcharge.driver.guard import Guard, Refused
+    from evcharge.webapi.guard import Guard, Refused
 
     guard = Guard(TOKEN, "0.0.0.0", 8100)
     headers = Message()

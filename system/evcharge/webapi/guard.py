@@ -89,7 +89,7 @@ class Guard:
     token: str
     host: str
     port: int
-    token_source: str = "the driver's token file"
+    token_source: str = "the token file"
     tls: bool = False
 
     @property

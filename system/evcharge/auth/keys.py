@@ -1,0 +1,82 @@
+"""Key files: 32 random bytes as hex, one line, mode 0600, re-read when they change on disk.
+
+A component holds one key (its principal's) in a file that ``evcharge registry enroll`` writes.
+``KeyFile`` notices a rotation (the file replaced) without a restart: it re-reads when the file's
+identity or mtime changes, checked at most every ``RECHECK_S``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from pathlib import Path
+
+KEY_BYTES = 32
+RECHECK_S = 1.0
+
+
+class KeyError_(ValueError):
+    """A key file that cannot be used, with what to do about it (named so it never shadows KeyError)."""
+
+
+def new_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def read_key(path: Path) -> bytes:
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        raise KeyError_(f"no key file {path}: enroll the component first (evcharge registry enroll ... "
+                        f"--key-out {path})") from None
+    except OSError as exc:
+        raise KeyError_(f"cannot read the key file {path}: {exc.strerror}") from None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise KeyError_(f"the key file {path} does not hold a hex key (it must be the one line "
+                        "evcharge registry enroll wrote)") from None
+    if len(key) < 16:
+        raise KeyError_(f"the key in {path} is {len(key)} bytes; at least 16 are needed")
+    return key
+
+
+def write_key(path: Path, key: bytes) -> None:
+    """Write ``key`` atomically with mode 0600 (a reader sees the old key or the new one, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key.hex() + "\n")
+    os.replace(temporary, path)
+
+
+class KeyFile:
+    """A component's key from ``path``, refreshed when the file is replaced (a rotation)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp = self._stat()
+        self._key = read_key(path)
+        self._checked = time.monotonic()
+
+    def _stat(self) -> tuple[int, int, int]:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return (0, 0, 0)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def key(self, recheck: bool = False) -> bytes:
+        """The current key; ``recheck`` looks at the file now (after a MAC that did not match)."""
+        now = time.monotonic()
+        if recheck or now - self._checked >= RECHECK_S:
+            self._checked = now
+            stamp = self._stat()
+            if stamp != self._stamp:
+                # mid-replacement or removed: keep the key we have until a good one is there
+                with contextlib.suppress(KeyError_):
+                    self._key, self._stamp = read_key(self.path), stamp
+        return self._key

@@ -1,0 +1,50 @@
+"""Central's side of message authentication: every key comes from the registry's database.
+
+Central believes a record only if its sender's principal is active in the registry and the record
+is sealed under one of its keys (``auth.gate``). What Central sends, it seals with its recipient's
+key: a CP's commands with that CP's, a driver's events with that driver's, so no CP or driver can
+speak as Central to anyone else. Its own records (clock ticks, dead letters, command results) go
+under Central's own key (principal ``central:central``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from evcharge.audit import AuditLog
+from evcharge.auth.claims import Principal, principal_of
+from evcharge.auth.gate import Gate
+from evcharge.auth.seal import seal
+from evcharge.messages import Topics
+from evcharge.registry.store import RegistryView
+
+log = logging.getLogger("evcharge.central")
+
+CENTRAL = Principal("central", "central")
+RECIPIENTS = {Topics.DRIVER_EVENTS: "driver", Topics.CP_COMMANDS: "cp"}
+"""Topic -> the kind of principal its records are for (the record key is its id)."""
+SENDERS = frozenset({"driver", "engine", "monitor", "operator", "central"})
+
+
+class CentralAuth:
+    def __init__(self, view: RegistryView, audit: AuditLog | None = None) -> None:
+        self.view, self.audit = view, audit
+        self.gate = Gate(self.keys, accepts=SENDERS, audit=audit)
+        self._unsealed_warned = False
+
+    def keys(self, source: str, _recheck: bool = False) -> Sequence[bytes]:
+        return self.view.keys(principal_of(source))  # always current: the view re-reads on any change
+
+    def sealer(self, topic: str, record_key: str | None) -> Callable[[bytes], bytes]:
+        """How to seal a record for ``topic`` (unprefixed) keyed ``record_key``."""
+        kind = RECIPIENTS.get(topic)
+        principal = Principal(kind, record_key) if kind and record_key else CENTRAL
+        keys = self.view.keys(principal) or self.view.keys(CENTRAL)
+        if not keys:
+            if not self._unsealed_warned:
+                self._unsealed_warned = True
+                log.error("no key for %s nor for central in the registry: records go unsealed", principal)
+            return lambda raw: raw
+        key = keys[0]
+        return lambda raw: seal(raw, key)
