@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 
 from chaos.checks import InvariantSpec
-from chaos.core.spec import DeadLetterSpec, FactSpec, ProbeSpec, ServiceSpec, SystemSpec
+from chaos.core.spec import AuditSpec, DeadLetterSpec, FactSpec, ProbeSpec, ServiceSpec, SystemSpec
 from chaos.infra.ports import free_ports
 from evcharge.messages import Topics
 from scenarios.ev.enrolment import REGISTRY, enrol, key_file
+from scenarios.ev.forgeries import forge
 from scenarios.ev.grants import grants_for
 
 CPS = ("CP_001", "CP_002")
@@ -214,6 +215,8 @@ def ev_spec(
         dead_letters=DEAD_LETTERS,
         facts=FACTS,
         setup=[enrol([*(("cp", cp) for cp in cp_ids), *(("driver", d) for d in driver_ids)])] if authenticated else [],
+        forgeries=forge if authenticated else None,
+        audit=AuditSpec("*.audit") if authenticated else None,
     )
 
 

@@ -5,6 +5,7 @@
   of it, and a pid alone says nothing once the harness has killed everything.
 - ``dead_letter``: every record the system's dead-letter topic holds, with the coordinates of the
   record it rejected, so that each injected record can be accounted for.
+- ``audit``: every entry of the system's audit logs, so that each forged record can be found refused.
 
 Both are recorded in the history, so ``evchaos check`` judges a saved run the same way.
 """
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from chaos.core.history import History
-from chaos.core.spec import DeadLetterSpec
+from chaos.core.facts import dig
+from chaos.core.history import DEAD_LETTERED, History
+from chaos.core.spec import AuditSpec, DeadLetterSpec
 from chaos.infra import records
 from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.service import Service
@@ -61,7 +64,7 @@ def record_dead_letters(
     record that should be dead-lettered is, or the topic stops growing past the deadline.
     """
     expected = {
-        (e["topic"], e["partition"], e["offset"]) for e in injected(history) if e.get("expect") == "dead-letter"
+        (e["topic"], e["partition"], e["offset"]) for e in injected(history) if e.get("expect") in DEAD_LETTERED
     }
     deadline = time.monotonic() + timeout
     while True:
@@ -75,6 +78,22 @@ def record_dead_letters(
         fields: dict[str, Any] = {key: value for key, value in letter.items() if key != "t"}
         history.record("dead_letter", **fields)
     return len(letters)
+
+
+def record_audit(history: History, spec: AuditSpec, workdir: Path) -> int:
+    """Record every entry of the system's audit logs (``spec.glob`` in the work folder) as an
+    ``audit`` event: where the refused input was read, the outcome, who it claimed to be; returns
+    how many. Read after the services stopped, so each log is complete."""
+    count = 0
+    for path in sorted(workdir.glob(spec.glob)):
+        for line in path.read_text(errors="replace").splitlines():
+            entry = records.json_object(line.encode())
+            if entry is None:
+                continue
+            history.record("audit", log=path.name, where=dig(entry, spec.where_field),
+                           outcome=dig(entry, spec.outcome_field), actor=dig(entry, spec.actor_field))
+            count += 1
+    return count
 
 
 def record_consumer_lag(

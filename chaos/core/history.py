@@ -40,6 +40,15 @@ Event = dict[str, Any]
 
 OUTCOMES = ("ok", "fail", "unknown")
 
+DEAD_LETTER = "dead-letter"
+IGNORED = "ignored"
+REFUSED = "refused"
+DEAD_LETTERED = frozenset({DEAD_LETTER, REFUSED})
+"""What the system must do with a record a message fault injected (its ``expect``, in the fault's
+evidence): reject it with a dead letter, ignore it as already seen, or refuse it as forged (a dead
+letter and an audit entry). Here, in the history's vocabulary, because faults write it and checks
+read it (``chaos.faults.messages`` says what each means)."""
+
 
 class HistoryError(ValueError):
     """A history file cannot be read, or an operation was completed twice / never invoked."""

@@ -25,12 +25,13 @@ from chaos.core.evidence import (
     consumed,
     gathering,
     injected,
+    record_audit,
     record_consumer_lag,
     record_dead_letters,
     record_services,
 )
 from chaos.core.facts import record_facts
-from chaos.core.history import History, Operation
+from chaos.core.history import REFUSED, History, Operation
 from chaos.core.sampler import StateSampler
 from chaos.core.spec import SystemSpec
 from chaos.core.system import SystemRun
@@ -243,6 +244,9 @@ class Scenario:
             mine = [(e["topic"], e["partition"], e["offset"]) for e in injected(self.history)]
             gathering(self.history, "facts", lambda: record_facts(
                 self.history, self.spec.facts, self.harness_access, self.topic_prefix, mine))
+        audit = self.spec.audit
+        if audit is not None and any(e.get("expect") == REFUSED for e in injected(self.history)):
+            gathering(self.history, "audit", lambda: record_audit(self.history, audit, self.system.workdir))
         if self.spec.dead_letters is not None and injected(self.history):
             letters = self.spec.dead_letters
             gathering(self.history, "dead_letter", lambda: record_dead_letters(

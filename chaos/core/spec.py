@@ -125,6 +125,22 @@ SetupStep = Sequence[str] | Callable[[Mapping[str, str]], None]
 
 
 @dataclass(frozen=True)
+class AuditSpec:
+    """Where a system records the input it refused: JSON-lines files matching ``glob`` in the work
+    folder, each entry naming where the input was read (``where_field``: ``topic:partition:offset``),
+    the outcome and the identity it claimed (dotted paths)."""
+
+    glob: str = "*.audit"
+    where_field: str = "source"
+    outcome_field: str = "outcome"
+    actor_field: str = "actor"
+
+
+Forger = Callable[[Mapping[str, str], str], Sequence[tuple[bytes, str]]]
+"""(placeholder values, topic) -> forged records for that topic, each with what it pretends."""
+
+
+@dataclass(frozen=True)
 class SystemSpec:
     """A whole system under test: its services, its state probe, its invariants and their checks.
 
@@ -137,6 +153,10 @@ class SystemSpec:
     - ``dead_letters``: where the system records what it rejected (``None``: it does not say).
     - ``facts``: which records of its topics are evidence for the data-plane checks (what was
       metered, billed, requested, answered: see ``chaos.core.facts``), read once at the end.
+    - ``forgeries``: the records an attacker would write into each consumed topic, each claiming an
+      identity it cannot prove (``inject-forged`` writes them); only the system knows its message
+      types and identities, so it builds them, from its live state (the placeholder values).
+    - ``audit``: where the system records what it refused (``None``: it keeps no audit log).
     - ``setup``: what must exist before any service starts (a fresh database from the system's own
       init code, keys enrolled), run in order in the scenario's work folder: a command (argv, with
       placeholders) that must exit 0, or a Python callable given the placeholder values. A failed
@@ -153,6 +173,8 @@ class SystemSpec:
     dead_letters: DeadLetterSpec | None = None
     facts: Sequence[FactSpec] = ()
     setup: Sequence[SetupStep] = ()
+    forgeries: Forger | None = None
+    audit: AuditSpec | None = None
 
     def __post_init__(self) -> None:
         names = [service.name for service in self.services]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +40,7 @@ class SystemRun:
 
     def __init__(self, spec: SystemSpec, infra: Infra, workdir: Path, **values: str) -> None:
         self.spec, self.infra, self.workdir = spec, infra, workdir
+        self._forget_hook: Callable[[], None] = lambda: None
         self.values = {"workdir": str(workdir), "db": str(workdir / f"{spec.name}.db"), **values}
         for number, step in enumerate(spec.setup, 1):  # first: a failed step leaves nothing to undo
             self._set_up(number, step)
@@ -73,6 +74,14 @@ class SystemRun:
             for s in self.spec.services if s.role is not None
         }
         made = add_principals(self.infra.endpoints.harness_access(), grants)
+        # A SIGKILLed single-node KRaft cluster was seen to come back without the metadata records of
+        # its last seconds, the SCRAM users a scenario had just made among them: every client of the
+        # run then failed authentication for good. So the run asserts its principals again, with the
+        # same passwords, whenever a fault's heal has brought brokers back.
+        def reassert() -> None:
+            add_principals(self.infra.endpoints.harness_access(), grants, made)
+
+        self._forget_hook = self.infra.when_brokers_back(reassert)
         return {user.removeprefix(prefix): credentials for user, credentials in made.items()}
 
     def close(self) -> None:
@@ -80,6 +89,7 @@ class SystemRun:
 
         Best effort: a scenario may end with its cluster away, and a principal left behind harms
         nothing (its name carries the run's own prefix), so a failure is said, not raised."""
+        self._forget_hook()
         users, self.credentials = [c.user for c in self.credentials.values()], {}
         if users:
             try:
@@ -108,7 +118,14 @@ class SystemRun:
         roles: Mapping[str, str] = {s.name: s.role for s in self.spec.services if s.role is not None}
         return FaultContext(self.infra, services=self.services, roles=roles,
                             topic_prefix=self.values.get("topic_prefix", ""),
-                            failpoints={name: self.failpoints(name) for name in self.services})
+                            failpoints={name: self.failpoints(name) for name in self.services},
+                            forger=self._forger())
+
+    def _forger(self) -> Callable[[str], Sequence[tuple[bytes, str]]] | None:
+        forgeries = self.spec.forgeries
+        if forgeries is None:
+            return None
+        return lambda topic: forgeries(self.values, topic)
 
     def probe(self) -> StateProbe:
         if self.spec.probe is None:

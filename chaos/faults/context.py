@@ -7,7 +7,7 @@ takes: ``ScheduleRunner(schedule, ctx.make_fault, history)``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,8 @@ class FaultContext:
     topic_prefix: str = ""
     failpoints: Mapping[str, Path] = field(default_factory=dict)
     """Service -> the file it reads armed failpoints from (for ``kill-at``)."""
+    forger: Callable[[str], Sequence[tuple[bytes, str]]] | None = None
+    """Topic -> the system's forged records for it (``SystemSpec.forgeries``, bound to this run)."""
 
     def make_fault(self, kind: str, target: str, params: Mapping[str, Any] | None = None) -> BaseFault:
         """A fault of ``kind`` on ``target``, validated now, not yet applied."""

@@ -6,7 +6,9 @@ harness's own role, and each kind says what the system must do with them:
 
 - ``dead-letter``: reject it — log it, write a dead-letter record naming it, change nothing, go on
   (malformed, oversized, nested, wrong types);
-- ``ignored``: recognise it as already seen and change nothing (duplicated, replayed).
+- ``ignored``: recognise it as already seen and change nothing (duplicated, replayed);
+- ``refused``: a well-formed record whose sender is not who it claims (forged): refuse it as a
+  rejection is (dead letter, no change) and record the refusal in the system's audit log.
 
 What was injected (topic, partition, offset, the expectation) is the fault's evidence, recorded at
 the end of its window; the checks ``rejected-records-dead-lettered`` and ``nothing-believed`` judge
@@ -18,12 +20,13 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from chaos.core.history import DEAD_LETTER, DEAD_LETTERED, IGNORED, REFUSED
 from chaos.faults.base import BaseFault, FaultError, FaultSpecError, Param
 from chaos.infra import records
 from chaos.infra.endpoints import KafkaAccess
 
-DEAD_LETTER = "dead-letter"
-IGNORED = "ignored"
+__all__ = ["DEAD_LETTER", "DEAD_LETTERED", "IGNORED", "REFUSED", "MessageFault"]
+
 TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 SAMPLE_MAX_BYTES = 64 * 1024
 """A sample is a record the system sent (never one the harness wrote: see ``records.INJECTED``); a

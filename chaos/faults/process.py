@@ -35,6 +35,7 @@ def start_all(processes: Sequence[Lifecycle], cluster: Infra | None = None, time
         process.wait_ready()
     if cluster is not None and processes:
         cluster.wait_brokers(timeout=timeout)
+        cluster.brokers_back()
 
 
 class ProcessFault(BaseFault):

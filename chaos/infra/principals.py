@@ -56,14 +56,19 @@ class Grant:
                    resource_pattern=ResourcePattern(ResourceType[self.resource.upper()], self.name, pattern))
 
 
-def add_principals(access: KafkaAccess, grants: Mapping[str, Sequence[Grant]]) -> dict[str, Credentials]:
-    """A SCRAM user with a fresh password for every principal named, and its grants as ACLs."""
+def add_principals(
+    access: KafkaAccess, grants: Mapping[str, Sequence[Grant]], passwords: Mapping[str, Credentials] | None = None,
+) -> dict[str, Credentials]:
+    """A SCRAM user with a fresh password for every principal named, and its grants as ACLs.
+
+    ``passwords``: the credentials made before, to assert again unchanged (both calls are upserts:
+    an existing user keeps working, an existing ACL is not duplicated)."""
     from kafka.admin._users import UserScramCredentialUpsertion
 
     reserved = sorted(set(grants) & set(RESERVED_USERS))
     if reserved:
         raise PrincipalError(f"principal name(s) {reserved} are the cluster's own super users: name them otherwise")
-    made = {user: Credentials(user, secrets.token_urlsafe(18), SCRAM) for user in grants}
+    made = {user: (passwords or {}).get(user) or Credentials(user, secrets.token_urlsafe(18), SCRAM) for user in grants}
     admin = admin_client(access)
     try:
         if made:

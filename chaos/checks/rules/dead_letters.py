@@ -12,7 +12,7 @@ from chaos.checks.base import Judge, Verdict
 from chaos.checks.params import InvariantSpec
 from chaos.checks.registry import register
 from chaos.checks.views import fault_windows, missing_evidence
-from chaos.core.history import History
+from chaos.core.history import DEAD_LETTERED, History
 
 
 @register
@@ -28,7 +28,7 @@ class RejectedRecordsDeadLettered:
         expected = 0
         for window in fault_windows(history):
             for record in window.injected:
-                if record.get("expect") != "dead-letter":
+                if record.get("expect") not in DEAD_LETTERED:
                     continue
                 expected += 1
                 where = (record["topic"], record["partition"], record["offset"])

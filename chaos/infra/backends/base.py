@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from chaos.infra.endpoints import Endpoints
@@ -68,6 +69,17 @@ class Infra:
 
     def leader(self, topic: str, partition: int = 0) -> int:
         return self.metadata([topic]).leader(topic, partition)
+
+    def when_brokers_back(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Run ``hook`` each time a fault's heal has started brokers again and they serve
+        (``brokers_back``); returns the function that unregisters it."""
+        hooks: list[Callable[[], None]] = self.__dict__.setdefault("_back_hooks", [])
+        hooks.append(hook)
+        return lambda: hooks.remove(hook) if hook in hooks else None
+
+    def brokers_back(self) -> None:
+        for hook in list(self.__dict__.get("_back_hooks", ())):
+            hook()
 
     def wait_brokers(self, count: int | None = None, timeout: float = 60.0) -> None:
         """Wait until metadata lists ``count`` live brokers (all of them by default)."""

@@ -95,3 +95,28 @@ def test_evidence_that_could_not_be_gathered_fails_the_checks_that_need_it(craft
     history = craft([*injection("w1", 1, 2, record(5)), lost])
     [verdict] = get_check("rejected-records-dead-lettered").check(history, RULES)
     assert not verdict.ok and "dead-letter topic could not be read (boom)" in verdict.message
+
+
+def audited(offset: int, outcome: str = "refused") -> Event:
+    return (9.0, "audit", {"log": "central.audit", "where": f"t.requests:0:{offset}", "outcome": outcome,
+                           "actor": "driver:D1"})
+
+
+def test_every_forged_record_must_be_refused_in_an_audit_log(craft: Craft) -> None:
+    check = get_check("forgeries-audited")
+    forged = [*injection("w1", 1.0, 2.0, record(5, "refused", "stop_request as driver:D1, unsigned"),
+                         record(6, "refused", "ticket as central, sealed with driver-D2's key"), record(7)),
+              audited(5), audited(6, outcome="accepted")]
+    [verdict] = failed(check.check(craft(forged), RULES))
+    assert verdict.message.startswith("t.requests:0:6 (ticket as central, sealed with driver-D2's key) is refused in "
+                                      "no audit log")
+    assert not failed(check.check(craft([*forged, audited(6)]), RULES)), "a record not forged needs no audit entry"
+    lost = [*forged, audited(6), (9.5, "evidence_error", {"what": "audit", "error": "OSError: gone"})]
+    [unread] = failed(check.check(craft(lost), RULES))
+    assert "the audit logs could not be read" in unread.message
+
+
+def test_a_forged_record_needs_its_dead_letter_too(craft: Craft) -> None:
+    check = get_check("rejected-records-dead-lettered")
+    [verdict] = failed(check.check(craft(injection("w1", 1.0, 2.0, record(5, "refused"))), RULES))
+    assert "t.requests[0]@5" in verdict.message
