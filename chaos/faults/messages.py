@@ -18,6 +18,7 @@ it. The heal is empty: a record once written cannot be taken back, which is exac
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, ClassVar
 
 from chaos.core.history import DEAD_LETTER, DEAD_LETTERED, IGNORED, REFUSED
@@ -28,6 +29,10 @@ from chaos.infra.endpoints import KafkaAccess
 __all__ = ["DEAD_LETTER", "DEAD_LETTERED", "IGNORED", "REFUSED", "MessageFault"]
 
 TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+SAMPLE_WAIT_S = 10.0
+"""How long a kind that needs a sample waits for the system's first record on the topic: a schedule
+that injects a second after its workload starts must not fail because the clients' first requests
+were still on their way (seen on a loaded machine: a driver's first request 1.2 s after its invoke)."""
 SAMPLE_MAX_BYTES = 64 * 1024
 """A sample is a record the system sent (never one the harness wrote: see ``records.INJECTED``); a
 larger one would make every variant fail on size alone."""
@@ -44,6 +49,7 @@ class MessageFault(BaseFault):
 
     COMMON: ClassVar[dict[str, Param]] = {
         "sample": Param(None, "a JSON record to mutate or repeat, instead of the topic's latest one", str),
+        "sample_wait": Param(SAMPLE_WAIT_S, "seconds to wait for the topic's first record", float, 0, 300),
     }
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -81,15 +87,18 @@ class MessageFault(BaseFault):
         given = self.params.get("sample")
         if given:
             return str(given).encode()
-        found = [
+        wait = float(self.params["sample_wait"])
+        deadline = time.monotonic() + wait
+        while not (found := [
             r for r in records.read_all(self.access, self.topic)
             if not r.injected and len(r.value or b"") <= SAMPLE_MAX_BYTES and records.json_object(r.value) is not None
-        ]
-        if not found:
-            raise FaultError(
-                f"{self.name}: no JSON record on {self.topic} to start from; let the system send one "
-                "first, or give params.sample"
-            )
+        ]):
+            if time.monotonic() > deadline:
+                raise FaultError(
+                    f"{self.name}: no JSON record on {self.topic} to start from within {wait:g} s; let "
+                    "the system send one first, or give params.sample"
+                )
+            time.sleep(0.2)
         by_time = sorted(found, key=lambda r: (r.timestamp_ms or 0, r.offset))  # across partitions
         chosen = by_time[0] if self.sample_from == "earliest" else by_time[-1]
         return chosen.value or b""

@@ -81,8 +81,8 @@ def test_a_consumer_group_is_past_the_records_only_once_it_committed_them(access
 
 def test_a_kind_that_needs_a_real_record_says_how_to_give_one(infra, topic, topic_prefix) -> None:
     ctx = FaultContext(infra, topic_prefix=topic_prefix)
-    with pytest.raises(FaultError, match=r"no JSON record on .*readings to start from; .* give params\.sample"):
-        ctx.make_fault("inject-duplicate", "readings").apply()
+    with pytest.raises(FaultError, match=r"no JSON record on .*readings .* within 0\.5 s; .* give params\.sample"):
+        ctx.make_fault("inject-duplicate", "readings", {"sample_wait": 0.5}).apply()
     with pytest.raises(FaultSpecError, match="the target must be a topic name"):
         ctx.make_fault("inject-nested", "not a topic!")
 
