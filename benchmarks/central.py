@@ -21,6 +21,10 @@ the same run, measured twice:
 ``ratio_p50`` is Central's p50 over ``raw_matched``'s (the goal's ratio: Central's own cost), and
 ``ratio_p50_plain`` over ``raw``'s.
 
+``security``: the cost of message authentication, at the largest cell, in the same run: Central
+with a registry (every request sealed by its driver's key, every answer sealed for its driver) next
+to the same Central without, measured alternately so both see the same machine.
+
 Central runs with ``--log-level WARNING`` (its default is INFO, which writes a JSON line per
 message); the cost of INFO is measured separately in the same run (``logging``).
 """
@@ -30,7 +34,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,7 @@ from benchmarks.common import ROOT, goal, say, summary, write
 from benchmarks.loadgen import ClosedLoop
 from chaos.infra.service import Service
 from evcharge.messages import Topics
+from evcharge.registry.store import RegistryStore
 
 DRIVERS = (1, 10, 100)
 CPS = (10, 100)
@@ -52,7 +57,7 @@ Load = tuple[int, float]
 """(concurrent drivers, share of ungranted answers followed by a release: see ``ClosedLoop.run``)."""
 
 
-def measure(bootstrap: str, request_topic: str, reply_topic: str, loads: list[Load], runs: int,
+def measure(bootstrap: str, request_topic: str, reply_topic: str | Callable[[str], str], loads: list[Load], runs: int,
             seconds: float, label: str) -> dict[Load, list[dict[str, Any]]]:
     """Every run of every load against whatever server answers ``request_topic``."""
     loop = ClosedLoop(bootstrap, request_topic, reply_topic)
@@ -78,14 +83,42 @@ def granted_share(runs: list[dict[str, Any]]) -> float:
 
 
 @contextmanager
-def central_server(bootstrap: str, workdir: Path, cps: int, log_level: str) -> Iterator[tuple[str, str]]:
+def central_server(
+    bootstrap: str, workdir: Path, cps: int, log_level: str, registry: Path | None = None,
+) -> Iterator[tuple[str, Callable[[str], str]]]:
     """A Central with ``cps`` available CPs on topics of its own; yields (request, reply) topics."""
     prefix = evnet.new_prefix(f"c{cps}")
     db = workdir / f"{prefix}db"
     evnet.seed_cps(db, cps)
-    evnet.ensure_topics(bootstrap, [prefix + t for t in (*Topics.CENTRAL_INPUTS, Topics.DRIVER_EVENTS)])
-    with evnet.running(evnet.central(workdir, bootstrap, prefix, db, log_level)):
-        yield prefix + Topics.DRIVER_REQUESTS, prefix + Topics.DRIVER_EVENTS
+    evnet.ensure_topics(bootstrap, [prefix + t for t in Topics.CENTRAL_INPUTS])
+    with evnet.running(evnet.central(workdir, bootstrap, prefix, db, log_level, registry)):
+        yield prefix + Topics.DRIVER_REQUESTS, lambda driver: prefix + Topics.driver_events(driver)
+
+
+def security_cost(bootstrap: str, workdir: Path, runs: int, seconds: float) -> dict[str, Any]:
+    """Central with and without message authentication at the largest cell, alternately."""
+    registry = RegistryStore(workdir / "registry.db")
+    registry.enroll("central", "central")
+    enroll = lambda driver: registry.enroll("driver", driver)  # noqa: E731
+    by_mode: dict[str, list[dict[str, Any]]] = {"plain": [], "authenticated": []}
+    for i in range(runs):
+        for mode in by_mode:
+            secured = mode == "authenticated"
+            with central_server(bootstrap, workdir, max(CPS), "WARNING", Path(registry.path) if secured else None) \
+                    as topics:
+                loop = ClosedLoop(bootstrap, *topics, enroll=enroll if secured else None)
+                try:
+                    loop.warm_up()
+                    figures = loop.run(max(DRIVERS), seconds).figures()
+                finally:
+                    loop.close()
+            by_mode[mode].append(figures)
+            say(f"central {mode}, run {i + 1}/{runs}: {figures['per_s']}/s p50 {figures['p50_ms']} ms")
+    registry.close()
+    plain, sealed = medians(by_mode["plain"]), medians(by_mode["authenticated"])
+    return {"cps": max(CPS), "drivers": max(DRIVERS), "plain": plain, "authenticated": sealed,
+            "throughput_ratio": ratio(sealed["per_s"], plain["per_s"]),
+            "p50_ratio": ratio(sealed["p50_ms"], plain["p50_ms"]), "runs": by_mode}
 
 
 @contextmanager
@@ -161,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             matched = measure(bootstrap, *topics, loads, runs, seconds, "raw echo, same traffic")
         with central_server(bootstrap, workdir, max(CPS), "INFO") as topics:
             info = measure(bootstrap, *topics, [(max(DRIVERS), 0.0)], runs, seconds, "central at log level INFO")
+        security = security_cost(bootstrap, workdir, runs, seconds)
     rows = matrix(central, raw, matched)
     warning_cell = next(r for r in rows if r["cps"] == max(CPS) and r["drivers"] == max(DRIVERS))
     figures = {
@@ -169,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs, "seconds_per_run": seconds, "matrix": rows,
         "logging": {"cps": max(CPS), "drivers": max(DRIVERS), "warning": warning_cell["central"],
                     "info": medians(info[(max(DRIVERS), 0.0)]), "info_runs": info[(max(DRIVERS), 0.0)]},
-        "goal_table": goals(rows),
+        "security": security,
+        "goal_table": [*goals(rows),
+                       goal("Central with message authentication / without, p50, 100 drivers x 100 CPs",
+                            security["p50_ratio"], "<=", 1.25, "x"),
+                       goal("Central with message authentication / without, authorizations/s",
+                            security["throughput_ratio"], ">=", 0.8, "x")],
     }
     write("central", figures)
     for r in rows:

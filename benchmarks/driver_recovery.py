@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     out = []
     with tempfile.TemporaryDirectory(prefix="bench-recovery-") as tmp, evnet.local_cluster() as backend:
         workdir = Path(tmp)
-        topics = [prefix + t for t in (*Topics.CENTRAL_INPUTS, Topics.DRIVER_EVENTS)]
+        topics = [prefix + t for t in Topics.CENTRAL_INPUTS]  # each driver makes its own events topic
         evnet.ensure_topics(backend.endpoints.internal_bootstrap, topics)
         db = workdir / "central.db"
         evnet.seed_cps(db, 1)

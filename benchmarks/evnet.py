@@ -87,9 +87,13 @@ def evcharge(
     )
 
 
-def central(workdir: Path, bootstrap: str, prefix: str, db: Path, log_level: str = "WARNING") -> Service:
-    """Central with CPs that never time out (no monitors run in a benchmark) and a long TTL."""
-    args = ["central", "--db", str(db), "--heartbeat-timeout", "86400", "--reservation-ttl", "3600"]
+def central(
+    workdir: Path, bootstrap: str, prefix: str, db: Path, log_level: str = "WARNING", registry: Path | None = None,
+) -> Service:
+    """Central with CPs that never time out (no monitors run in a benchmark) and a long TTL;
+    ``registry``: its registry's database (message authentication on)."""
+    args = ["central", "--db", str(db), "--heartbeat-timeout", "86400", "--reservation-ttl", "3600",
+            *(["--registry-db", str(registry)] if registry else [])]
     env = {"EVCHARGE_BOOTSTRAP": bootstrap, "EVCHARGE_TOPIC_PREFIX": prefix, "EVCHARGE_LOG_LEVEL": log_level}
     return evcharge("central", workdir, args, env)
 

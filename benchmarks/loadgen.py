@@ -24,12 +24,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from benchmarks.common import percentile
+from benchmarks.evnet import ensure_topics
+from evcharge.auth.seal import seal
 from evcharge.messages import AuthorizationRequest, StopRequest, encode, make
 
 ANSWER_TYPES = ("authorization_response", "authorization_request")  # Central's answer, or the echo
@@ -60,18 +63,35 @@ class RunResult:
 class ClosedLoop:
     """One producer and one reply consumer shared by every virtual driver of a run."""
 
-    def __init__(self, bootstrap: str, request_topic: str, reply_topic: str) -> None:
+    def __init__(
+        self, bootstrap: str, request_topic: str, reply_topic: str | Callable[[str], str],
+        enroll: Callable[[str], bytes] | None = None,
+    ) -> None:
+        """``reply_topic``: one topic for every answer (the echo's), or driver id -> that driver's own
+        topic (Central's: ``Topics.driver_events``), made before each run and read from its end.
+        ``enroll``: driver id -> its key, for a Central that authenticates its messages: each run's
+        drivers are enrolled before it starts, and every request is sealed as a real driver seals it."""
         self.request_topic = request_topic
+        self._bootstrap = bootstrap
+        self._reply_topic = reply_topic
+        self._enroll = enroll
+        self._keys: dict[str, bytes] = {}
         # linger 0: the instrument must not add its own batching delay (both sides share it anyway)
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, client_id="bench-loadgen")
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=10, enable_auto_commit=False)
-        partition = TopicPartition(reply_topic, 0)
-        self.consumer.assign([partition])  # no group: no rebalance to wait for
-        self.consumer.seek_to_end(partition)
-        self.consumer.position(partition)
+        if isinstance(reply_topic, str):
+            self._listen([reply_topic])
         self._lock = threading.Lock()
         self._outstanding: dict[str, tuple[int, int, float]] = {}  # request id -> (driver, seq, sent at)
         self._tag = ""
+
+    def _listen(self, topics: list[str]) -> None:
+        """Read ``topics`` from their end on (no group: no rebalance to wait for)."""
+        partitions = [TopicPartition(topic, 0) for topic in topics]
+        self.consumer.assign(partitions)
+        self.consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            self.consumer.position(partition)
 
     def close(self) -> None:
         self.producer.close(timeout=5)
@@ -100,6 +120,12 @@ class ClosedLoop:
         answered = granted = 0
         start = time.monotonic()
         window_start, end = start + warm, start + warm + seconds
+        if self._enroll is not None:
+            self._keys = {self._driver_id(d): self._enroll(self._driver_id(d)) for d in range(drivers)}
+        if not isinstance(self._reply_topic, str):  # a topic per driver: this run's drivers' topics
+            topics = [self._reply_topic(self._driver_id(d)) for d in range(drivers)]
+            ensure_topics(self._bootstrap, topics)
+            self._listen(topics)
         for d in range(drivers):
             self._send_request(d, 0)
         while True:
@@ -138,14 +164,21 @@ class ClosedLoop:
     def _send_request(self, driver: int, seq: int) -> None:
         driver_id = self._driver_id(driver)
         request_id = f"{driver_id}-{seq}"
-        value = encode(make(AuthorizationRequest(request_id=request_id, driver_id=driver_id, cp_id=None), "bench"))
+        value = self._encode(AuthorizationRequest(request_id=request_id, driver_id=driver_id, cp_id=None))
         with self._lock:
             self._outstanding[request_id] = (driver, seq, time.monotonic())
         self.producer.send(self.request_topic, key=driver_id.encode(), value=value)
 
     def _release(self, driver: int, reservation_id: str) -> None:
         body = StopRequest(driver_id=self._driver_id(driver), reservation_id=reservation_id)
-        self.producer.send(self.request_topic, key=body.driver_id.encode(), value=encode(make(body, "bench")))
+        self.producer.send(self.request_topic, key=body.driver_id.encode(), value=self._encode(body))
+
+    def _encode(self, body: AuthorizationRequest | StopRequest) -> bytes:
+        """The record a driver sends: sealed with its key when the run's drivers are enrolled."""
+        key = self._keys.get(body.driver_id)
+        if key is None:
+            return encode(make(body, "bench"))
+        return seal(encode(make(body, f"driver:{body.driver_id}")), key)
 
     def _answer(self, raw: bytes) -> tuple[int, int, float, str | None] | None:
         """(driver, seq, sent at, reservation id if granted) for an answer of this run, else None."""

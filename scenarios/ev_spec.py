@@ -73,20 +73,23 @@ def _fact(topic: str, type_: str, event: str, **fields: str) -> FactSpec:
                     fields={name: f"payload.{path}" for name, path in fields.items()})
 
 
+ALL_DRIVER_EVENTS = Topics.DRIVER_EVENTS + ".*"
+"""Every driver's own events topic (``Topics.driver_events``), as the facts read them."""
+
 FACTS = (
     _fact(Topics.DRIVER_REQUESTS, "authorization_request", "request_sent",
           request="request_id", holder="driver_id", resource="cp_id"),
-    _fact(Topics.DRIVER_EVENTS, "authorization_response", "request_answered",
+    _fact(ALL_DRIVER_EVENTS, "authorization_response", "request_answered",
           request="request_id", holder="driver_id", resource="cp_id"),
     _fact(Topics.DRIVER_REQUESTS, "charging_started", "start_sent",
           reservation="reservation_id", holder="driver_id", resource="cp_id"),
-    _fact(Topics.DRIVER_EVENTS, "session_denied", "start_denied", reservation="reservation_id", holder="driver_id"),
+    _fact(ALL_DRIVER_EVENTS, "session_denied", "start_denied", reservation="reservation_id", holder="driver_id"),
     _fact(Topics.CP_COMMANDS, "start_supply", "supply_ordered", session="session_id", resource="cp_id"),
     _fact(Topics.CP_EVENTS, "telemetry", "metered", session="session_id", resource="cp_id", quantity="kwh"),
     _fact(Topics.CP_EVENTS, "charging_completed", "metered", session="session_id", resource="cp_id",
           quantity="kwh"),
     _fact(Topics.CP_EVENTS, "charging_completed", "completion_sent", session="session_id", resource="cp_id"),
-    _fact(Topics.DRIVER_EVENTS, "ticket", "ticket_sent", ticket="ticket_id", session="session_id",
+    _fact(ALL_DRIVER_EVENTS, "ticket", "ticket_sent", ticket="ticket_id", session="session_id",
           resource="cp_id", holder="driver_id", quantity="kwh", amount="price_eur"),
 )
 """What the network's topics say happened, read back at the end of every run (``chaos.core.facts``):
@@ -105,8 +108,14 @@ STATE_COLORS = {
 """How the timeline shows a CP's states, in legend order: green is fine, amber waits, red broke."""
 
 
-CONSUMED_TOPICS = (*Topics.CENTRAL_INPUTS, Topics.CP_COMMANDS, Topics.DRIVER_EVENTS)
-"""Every topic one of the network's consumers reads: Central's four, the engines', the drivers'."""
+CONSUMED_TOPICS = (*Topics.CENTRAL_INPUTS, Topics.CP_COMMANDS, Topics.driver_events(DRIVERS[0]))
+"""One of each kind of topic the network's consumers read: Central's four, the engines', and a
+driver's own (D1's; every driver has one alike): what the message-fault suites write into."""
+
+
+def consumed_topics(driver_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """Every topic a network with ``driver_ids`` consumes: its consumers' lag is judged on all of them."""
+    return (*Topics.CENTRAL_INPUTS, Topics.CP_COMMANDS, *(Topics.driver_events(d) for d in driver_ids))
 DEAD_LETTERS = DeadLetterSpec(
     Topics.DEAD_LETTER, topic_field="payload.topic", partition_field="payload.partition",
     offset_field="payload.offset", reason_field="payload.reason",
@@ -195,7 +204,7 @@ def ev_spec(
                              "--audit-log", "{workdir}/" + f"driver-{driver}.audit",
                              "--audit-key-file", "{workdir}/" + f"driver-{driver}.audit-key"])),
                 role="driver", env=env, ready=f"http GET http://127.0.0.1:{port}/health", ready_timeout=30,
-                grants=grants_for("driver"),
+                grants=grants_for("driver", driver),
             )
         )
     # A charge must end too: a CP left ``charging`` long after its duration is as stuck as a
@@ -211,7 +220,7 @@ def ev_spec(
             else round(POWER_KW * period / 3600 + 1e-6, 7),
         ),
         state_colors=STATE_COLORS,
-        consumes=CONSUMED_TOPICS,
+        consumes=consumed_topics(driver_ids),
         dead_letters=DEAD_LETTERS,
         facts=FACTS,
         setup=[enrol([*(("cp", cp) for cp in cp_ids), *(("driver", d) for d in driver_ids)])] if authenticated else [],

@@ -40,6 +40,8 @@ class FactSpec:
     ``where``: dotted path -> the value a record must have there (e.g. ``{"type": "ticket"}``);
     ``fields``: event field -> dotted path in the record (e.g. ``{"session": "payload.session_id"}``);
     ``id``: the dotted path of the record's own id, so a retried record counts once.
+    ``topic`` ending in ``*`` names every topic that starts with the rest (``events.*``: a topic per
+    client), found when the facts are read.
     """
 
     topic: str
@@ -47,6 +49,11 @@ class FactSpec:
     where: Mapping[str, object] = field(default_factory=dict)
     fields: Mapping[str, str] = field(default_factory=dict)
     id: str | None = None
+
+    def covers(self, topic: str, topic_prefix: str) -> bool:
+        """Whether ``topic`` (as the broker names it, prefixed) is one this spec reads."""
+        name = f"{topic_prefix}{self.topic}"
+        return topic.startswith(name[:-1]) if name.endswith("*") else topic == name
 
     def matches(self, document: Mapping[str, Any]) -> bool:
         return all(dig(document, path) == value for path, value in self.where.items())
@@ -64,9 +71,9 @@ def facts_of(
     seen: set[tuple[str, object]] = set()
     facts: list[tuple[float | None, str, dict[str, Any]]] = []
     by_topic: dict[str, list[FactSpec]] = {}
-    for spec in specs:
-        by_topic.setdefault(f"{topic_prefix}{spec.topic}", []).append(spec)
     for record in found:
+        if record.topic not in by_topic:
+            by_topic[record.topic] = [spec for spec in specs if spec.covers(record.topic, topic_prefix)]
         if record.injected or (record.topic, record.partition, record.offset) in skip:
             continue
         document = records.json_object(record.value)

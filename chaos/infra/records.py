@@ -121,12 +121,15 @@ def write(
 
 def read_all(access: KafkaAccess, topic: str | Iterable[str], timeout: float = 10.0) -> list[Record]:
     """Every record of ``topic`` (or of each topic given) from the beginning to its end offsets now,
-    with no consumer group; several topics are read by one consumer (one connection, one wait)."""
+    with no consumer group; several topics are read by one consumer (one connection, one wait). A
+    name ending in ``*`` stands for every existing topic that starts with the rest."""
     import kafka
 
     topics = [topic] if isinstance(topic, str) else list(topic)
     with _client("consumer", access, enable_auto_commit=False) as consumer:
         existing = consumer.topics()  # a topic nobody wrote to does not exist: no need to wait for it
+        topics = [name for pattern in topics for name in (
+            sorted(t for t in existing if t.startswith(pattern[:-1])) if pattern.endswith("*") else [pattern])]
         assigned = [kafka.TopicPartition(name, p) for name in topics if name in existing
                     for p in _partitions(consumer, name, 3.0)]
         if not assigned:

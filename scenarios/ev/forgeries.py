@@ -13,11 +13,13 @@ tell CP_001 to supply a session Central never made, send D1 a ticket or an autho
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos.infra.endpoints import KafkaAccess
 from evcharge.auth.keys import new_key, read_key
 from evcharge.auth.seal import seal
 from evcharge.messages import (
@@ -112,7 +114,7 @@ def driver_events(ids: Live) -> list[Strict]:
 
 BODIES: dict[str, Callable[[Live], list[Strict]]] = {
     Topics.DRIVER_REQUESTS: driver_requests, Topics.CP_EVENTS: cp_events, Topics.MONITOR_EVENTS: monitor_events,
-    Topics.COMMANDS: commands, Topics.CP_COMMANDS: cp_commands, Topics.DRIVER_EVENTS: driver_events,
+    Topics.COMMANDS: commands, Topics.CP_COMMANDS: cp_commands, Topics.driver_events(VICTIM_DRIVER): driver_events,
 }
 """Topic -> what a forger sends there (every message type its consumer acts on)."""
 
@@ -147,3 +149,29 @@ def forge(values: Mapping[str, str], topic: str) -> Sequence[tuple[bytes, str]]:
             raw = encode(make(body, source))
             made.append((seal(raw, sealing) if sealing else raw, f"{kind} as {source}, {how}"))
     return made
+
+
+def attempt_read(access: KafkaAccess, topic: str, timeout: float = 10.0) -> str:
+    """Read ``topic`` from the start as ``access``'s principal would: "read N records", or "refused: ERROR"
+    (the broker's own answer: an authorization error, raised by the fetch)."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    consumer = KafkaConsumer(bootstrap_servers=access.bootstrap, enable_auto_commit=False, group_id=None,
+                             request_timeout_ms=int(timeout * 1000), **dict(access.settings))
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        deadline = time.monotonic() + timeout
+        count = 0
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=500)
+            count += sum(len(records) for records in batch.values())
+            if not batch and count:
+                break
+        return f"read {count} records"
+    except KafkaError as exc:
+        return f"refused: {type(exc).__name__}"
+    finally:
+        consumer.close()

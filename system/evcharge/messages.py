@@ -63,7 +63,7 @@ class Topics:
     """Topic names (without prefix). One topic per direction keeps each consumer's filter trivial."""
 
     DRIVER_REQUESTS = "driver-requests"  # driver -> central
-    DRIVER_EVENTS = "driver-events"  # central -> drivers (key = driver id)
+    DRIVER_EVENTS = "driver-events"  # central -> a driver: the family; each driver has its own (driver_events)
     CP_COMMANDS = "cp-commands"  # central -> engines (key = cp id)
     CP_EVENTS = "cp-events"  # engines -> central
     MONITOR_EVENTS = "monitor-events"  # monitors -> central
@@ -72,6 +72,22 @@ class Topics:
     DEAD_LETTER = "dead-letter"  # central -> people: rejected input
 
     CENTRAL_INPUTS = (DRIVER_REQUESTS, CP_EVENTS, MONITOR_EVENTS, COMMANDS)
+
+    @staticmethod
+    def driver_events(driver_id: str) -> str:
+        """The topic of one driver's events: answers, tickets, telemetry, for that driver only.
+
+        One topic per driver, not one shared topic keyed by driver: on a secured cluster a driver's
+        principal is granted its own topic and no other, so no driver can read another's tickets (the
+        seal proves who sent a ticket, not who may read it), and a driver fetches only its own
+        traffic instead of every driver's (at 1,000 drivers, a thousandth of it)."""
+        return f"{Topics.DRIVER_EVENTS}.{driver_id}"
+
+    @staticmethod
+    def driver_of(topic: str) -> str | None:
+        """The driver whose events ``topic`` (unprefixed) carries, or None for any other topic."""
+        family = f"{Topics.DRIVER_EVENTS}."
+        return topic[len(family):] or None if topic.startswith(family) else None
 
 
 # -- payloads ----------------------------------------------------------------------------------------

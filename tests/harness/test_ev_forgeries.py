@@ -43,7 +43,7 @@ def test_each_forgery_is_refused_by_the_gate_that_reads_it(network, topic):
     workdir = Path(network["workdir"])
     if topic == Topics.CP_COMMANDS:
         gate = ComponentAuth(KeyFile(workdir / "keys" / f"cp-{VICTIM_CP}.key")).gate()
-    elif topic == Topics.DRIVER_EVENTS:
+    elif Topics.driver_of(topic):
         gate = ComponentAuth(KeyFile(workdir / "keys" / f"driver-{VICTIM_DRIVER}.key")).gate()
     else:
         gate = CentralAuth(RegistryView(workdir / "registry.db")).gate

@@ -22,8 +22,9 @@ from evcharge.registry.store import RegistryView
 log = logging.getLogger("evcharge.central")
 
 CENTRAL = Principal("central", "central")
-RECIPIENTS = {Topics.DRIVER_EVENTS: "driver", Topics.CP_COMMANDS: "cp"}
-"""Topic -> the kind of principal its records are for (the record key is its id)."""
+RECIPIENTS = {Topics.CP_COMMANDS: "cp"}
+"""Topic -> the kind of principal its records are for (the record key is its id); a driver's
+own topic (``Topics.driver_events``) is for that driver."""
 SENDERS = frozenset({"driver", "engine", "monitor", "operator", "central"})
 
 
@@ -38,7 +39,7 @@ class CentralAuth:
 
     def sealer(self, topic: str, record_key: str | None) -> Callable[[bytes], bytes]:
         """How to seal a record for ``topic`` (unprefixed) keyed ``record_key``."""
-        kind = RECIPIENTS.get(topic)
+        kind = "driver" if Topics.driver_of(topic) else RECIPIENTS.get(topic)
         principal = Principal(kind, record_key) if kind and record_key else CENTRAL
         keys = self.view.keys(principal) or self.view.keys(CENTRAL)
         if not keys:

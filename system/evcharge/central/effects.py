@@ -110,8 +110,9 @@ class Effects:
         self._out.append(Outgoing(topic, key, message))
 
     def _to_driver(self, body: Strict) -> None:
-        """Everything for a driver goes to one topic, keyed by its id (so its consumer filters)."""
-        self._send(Topics.DRIVER_EVENTS, body.driver_id, body)  # type: ignore[attr-defined]
+        """Everything for a driver goes to that driver's own topic (``Topics.driver_events``)."""
+        driver_id: str = body.driver_id  # type: ignore[attr-defined]
+        self._send(Topics.driver_events(driver_id), driver_id, body)
 
     def _apply(self, cp_id: str, event: CpEvent, reason: str, now: float) -> None:
         """Transition ``cp_id``; if it leaves reserved/charging, end what it held with ``reason``."""

@@ -79,7 +79,7 @@ class Driver:
         self.producer = producer or ResilientProducer(kafka, self.source, seal=auth.sealer)
         self.inbox = Inbox(
             kafka,
-            [Topics.DRIVER_EVENTS],
+            [Topics.driver_events(config.driver_id)],
             f"driver-{config.driver_id}",
             self.source,
             self.on_message,

@@ -23,7 +23,7 @@ def test_a_full_session_ends_with_one_ticket_and_an_available_cp():
     session = c.start("D1", "CP_001")
     assert c.state("CP_001") == "charging"
     relay = c.send(Telemetry(cp_id="CP_001", session_id=session, kw=22, kwh=1.5, eur=0.6))
-    assert relay[0].topic == Topics.DRIVER_EVENTS and relay[0].message.body.driver_id == "D1"
+    assert relay[0].topic == Topics.driver_events("D1") and relay[0].message.body.driver_id == "D1"
     replies = c.complete("CP_001", session, kwh=10)
     (ticket,) = [r.message.body for r in replies if r.message.type == "ticket"]
     assert (ticket.kwh, ticket.price_eur, ticket.driver_id) == (10, 4.0, "D1")

@@ -55,7 +55,7 @@ def test_telemetry_while_stopping_is_relayed_and_raises_the_bill():
     c, session = charging()
     c.send(CpCommand(action="stop", cp_id="CP_001"))
     (relay,) = c.send(Telemetry(cp_id="CP_001", session_id=session, kw=22, kwh=2.2, eur=0.88))
-    assert relay.topic == Topics.DRIVER_EVENTS and relay.message.body.driver_id == "D1"
+    assert relay.topic == Topics.driver_events("D1") and relay.message.body.driver_id == "D1"
     c.send(Telemetry(cp_id="CP_001", session_id=session, kw=22, kwh=2.1, eur=0.84))  # redelivered, older
     assert c.store.session(session).kwh == 2.2  # type: ignore[union-attr]
     c.now += 6

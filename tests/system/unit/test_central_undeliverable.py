@@ -65,7 +65,7 @@ def test_a_reply_too_large_to_send_is_never_stored_its_dead_letter_is(tmp_path):
     c.step()
     assert types_of([i.value for i in producer.sent]) == [AUTH, "dead_letter", AUTH]
     letter = decode(producer.sent[1].value)
-    assert letter.body.topic == "t.driver-events" and "bytes" in letter.body.reason  # type: ignore[attr-defined]
+    assert letter.body.topic == "t.driver-events.D2" and "bytes" in letter.body.reason  # type: ignore[attr-defined]
     assert letter.envelope.causation_id is not None and letter.envelope.causation_id in letter.body.reason  # type: ignore[attr-defined]
     assert CP_LIST in letter.body.raw and len(producer.sent[1].value) < 3000  # the start of it, small  # type: ignore[attr-defined]
     assert "cp_list" not in types_of([row.value for row in c.store.outbox_pending()])
