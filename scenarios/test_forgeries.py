@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 
+from chaos.infra import records
 from chaos.infra.endpoints import KafkaAccess
 from evcharge.messages import Topics
 from scenarios.ev.forgeries import attempt_read
@@ -59,6 +60,9 @@ def test_a_driver_reads_its_own_events_and_nothing_else(ev):
              for topic in (Topics.driver_events("D1"), Topics.CP_COMMANDS, Topics.DRIVER_REQUESTS,
                            Topics.driver_events("D2"))}
     run.history.note("reads as driver-D2", **tried)
+    harness = run.scenario.infra.endpoints.harness_access()
+    held = {topic: len(records.read_all(harness, prefix + topic)) for topic in tried}
+    assert all(held.values()), f"every topic tried holds records (as the harness reads them): {held}"
     refused = {topic: outcome for topic, outcome in tried.items() if outcome.startswith("refused")}
     assert set(refused) == {Topics.driver_events("D1"), Topics.CP_COMMANDS, Topics.DRIVER_REQUESTS}, tried
     run.ask_again_while_denied(run.fresh_charge(wait=False))

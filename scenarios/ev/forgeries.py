@@ -152,14 +152,17 @@ def forge(values: Mapping[str, str], topic: str) -> Sequence[tuple[bytes, str]]:
 
 
 def attempt_read(access: KafkaAccess, topic: str, timeout: float = 10.0) -> str:
-    """Read ``topic`` from the start as ``access``'s principal would: "read N records", or "refused: ERROR"
-    (the broker's own answer: an authorization error, raised by the fetch)."""
+    """Read ``topic`` from the start as ``access``'s principal would: "read N records", or "refused: ..."
+    (the broker's own answer: the topic left out of the principal's metadata, or an authorization
+    error raised by the fetch). The caller checks that the topic exists and holds records."""
     from kafka import KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
     consumer = KafkaConsumer(bootstrap_servers=access.bootstrap, enable_auto_commit=False, group_id=None,
                              request_timeout_ms=int(timeout * 1000), **dict(access.settings))
     try:
+        if topic not in consumer.topics():  # the broker lists only what the principal may describe
+            return "refused: not visible to this principal"
         partition = TopicPartition(topic, 0)
         consumer.assign([partition])
         consumer.seek_to_beginning(partition)
