@@ -13,6 +13,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,6 +28,8 @@ from chaos.infra.principals import add_principals, remove_principals
 from chaos.infra.security import Credentials
 from chaos.infra.service import Service
 
+REASSERT_WITHIN_S = 60.0
+"""How long the run's principals may take to be asserted again after brokers come back."""
 SETUP_TIMEOUT_S = 120.0
 """How long one set-up command may take (an init script, a schema migration)."""
 
@@ -78,8 +81,17 @@ class SystemRun:
         # its last seconds, the SCRAM users a scenario had just made among them: every client of the
         # run then failed authentication for good. So the run asserts its principals again, with the
         # same passwords, whenever a fault's heal has brought brokers back.
-        def reassert() -> None:
-            add_principals(self.infra.endpoints.harness_access(), grants, made)
+        def reassert() -> None:  # a broker just back may time admin calls out for a while: retry
+            deadline = time.monotonic() + REASSERT_WITHIN_S
+            while True:
+                try:
+                    add_principals(self.infra.endpoints.harness_access(), grants, made)
+                    return
+                except Exception as exc:  # kafka-python raises KafkaError, OSError, TimeoutError...
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the run's principals could not be asserted again within "
+                                           f"{REASSERT_WITHIN_S:g} s: {exc}") from exc
+                    time.sleep(1.0)
 
         self._forget_hook = self.infra.when_brokers_back(reassert)
         return {user.removeprefix(prefix): credentials for user, credentials in made.items()}
