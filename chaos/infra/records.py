@@ -151,11 +151,23 @@ def read_all(access: KafkaAccess, topic: str | Iterable[str], timeout: float = 1
         return records
 
 
+ADMIN_ATTEMPTS = 3
+"""Bootstrap attempts of an admin client (5 s each): a broker busy with a run's reconnecting clients
+was seen to miss the first on a loaded machine, and a fault failed on it."""
+
+
 def admin_client(access: KafkaAccess) -> Any:
     """A kafka-python admin client with the harness's short timeouts (close it when done)."""
     from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaTimeoutError, NoBrokersAvailable
 
-    return KafkaAdminClient(bootstrap_servers=access.bootstrap, **FAST, **access.settings)
+    for attempt in range(1, ADMIN_ATTEMPTS + 1):
+        try:
+            return KafkaAdminClient(bootstrap_servers=access.bootstrap, **FAST, **access.settings)
+        except (KafkaTimeoutError, NoBrokersAvailable):
+            if attempt == ADMIN_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def group_offsets(access: KafkaAccess, group_prefix: str) -> dict[str, dict[Any, Any]]:
