@@ -109,6 +109,7 @@ def security_cost(bootstrap: str, workdir: Path, runs: int, seconds: float) -> d
                 loop = ClosedLoop(bootstrap, *topics, enroll=enroll if secured else None)
                 try:
                     loop.warm_up()
+                    loop.run(max(DRIVERS), 1.0, warm=0.0, tag="w")  # first contact: keys, topics, metadata
                     figures = loop.run(max(DRIVERS), seconds).figures()
                 finally:
                     loop.close()

@@ -84,6 +84,11 @@ class ClosedLoop:
         self._lock = threading.Lock()
         self._outstanding: dict[str, tuple[int, int, float]] = {}  # request id -> (driver, seq, sent at)
         self._tag = ""
+        # Drivers keep their ids across runs, as a network's drivers do: a driver's first contact (its
+        # key enrolled, its own topic made and its metadata fetched by Central) is paid once, in the
+        # warm-up, not in every measured run. Runs are told apart by their request ids.
+        self._ids = f"b{time.monotonic_ns() % 10**9}"
+        self._listening: list[str] = []
 
     def _listen(self, topics: list[str]) -> None:
         """Read ``topics`` from their end on (no group: no rebalance to wait for)."""
@@ -120,12 +125,14 @@ class ClosedLoop:
         answered = granted = 0
         start = time.monotonic()
         window_start, end = start + warm, start + warm + seconds
-        if self._enroll is not None:
-            self._keys = {self._driver_id(d): self._enroll(self._driver_id(d)) for d in range(drivers)}
-        if not isinstance(self._reply_topic, str):  # a topic per driver: this run's drivers' topics
-            topics = [self._reply_topic(self._driver_id(d)) for d in range(drivers)]
+        new = [self._driver_id(d) for d in range(drivers) if self._driver_id(d) not in self._keys]
+        for driver_id in new:
+            self._keys[driver_id] = self._enroll(driver_id) if self._enroll is not None else b""
+        if not isinstance(self._reply_topic, str) and new:  # a topic per driver: the new drivers' too
+            topics = [self._reply_topic(driver_id) for driver_id in new]
             ensure_topics(self._bootstrap, topics)
-            self._listen(topics)
+            self._listening += topics
+            self._listen(self._listening)
         for d in range(drivers):
             self._send_request(d, 0)
         while True:
@@ -159,24 +166,25 @@ class ClosedLoop:
 
     # -- internals -------------------------------------------------------------------------------
     def _driver_id(self, driver: int) -> str:
-        return f"{self._tag}-D{driver}"
+        return f"{self._ids}-D{driver}"
 
     def _send_request(self, driver: int, seq: int) -> None:
         driver_id = self._driver_id(driver)
-        request_id = f"{driver_id}-{seq}"
+        request_id = f"{driver_id}-{self._tag}-{seq}"
         value = self._encode(AuthorizationRequest(request_id=request_id, driver_id=driver_id, cp_id=None))
         with self._lock:
             self._outstanding[request_id] = (driver, seq, time.monotonic())
         self.producer.send(self.request_topic, key=driver_id.encode(), value=value)
 
-    def _release(self, driver: int, reservation_id: str) -> None:
-        body = StopRequest(driver_id=self._driver_id(driver), reservation_id=reservation_id)
+    def _release(self, driver: int | str, reservation_id: str) -> None:
+        driver_id = driver if isinstance(driver, str) else self._driver_id(driver)
+        body = StopRequest(driver_id=driver_id, reservation_id=reservation_id)
         self.producer.send(self.request_topic, key=body.driver_id.encode(), value=self._encode(body))
 
     def _encode(self, body: AuthorizationRequest | StopRequest) -> bytes:
         """The record a driver sends: sealed with its key when the run's drivers are enrolled."""
         key = self._keys.get(body.driver_id)
-        if key is None:
+        if not key:
             return encode(make(body, "bench"))
         return seal(encode(make(body, f"driver:{body.driver_id}")), key)
 
@@ -188,7 +196,9 @@ class ClosedLoop:
         payload = envelope["payload"]
         with self._lock:
             pending = self._outstanding.pop(payload["request_id"], None)
-        if pending is None:
-            return None  # an earlier run's straggler
+        if pending is None:  # an earlier run's straggler: its grant is released all the same
+            if payload.get("authorized") and payload.get("reservation_id") and payload.get("driver_id") in self._keys:
+                self._release(str(payload["driver_id"]), str(payload["reservation_id"]))
+            return None
         granted = payload.get("authorized") and payload.get("reservation_id")
         return (*pending, granted or None)
