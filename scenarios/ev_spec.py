@@ -23,6 +23,9 @@ TTL = 5.0
 CHARGING_SLACK = 12.0
 """How much longer than its duration a charge may take under faults (outage, reconnect, recovery)."""
 
+OPERATOR = ("operator", "operator")
+"""The network's operator principal (``evcharge command --operator operator --key-file ...``)."""
+
 CENTRAL_DOWN = tuple(f"{kind}@central" for kind in ("kill", "kill-at", "term", "pause", "rewind", "restart"))
 """The faults during which Central is not running (its process killed, stopped or starting again)."""
 
@@ -223,7 +226,8 @@ def ev_spec(
         consumes=consumed_topics(driver_ids),
         dead_letters=DEAD_LETTERS,
         facts=FACTS,
-        setup=[enrol([*(("cp", cp) for cp in cp_ids), *(("driver", d) for d in driver_ids)])] if authenticated else [],
+        setup=[enrol([*(("cp", cp) for cp in cp_ids), *(("driver", d) for d in driver_ids), OPERATOR])]
+        if authenticated else [],
         forgeries=forge if authenticated else None,
         audit=AuditSpec("*.audit") if authenticated else None,
     )

@@ -29,14 +29,16 @@ KINDS = fault_kinds(of=MessageFault)
 
 
 def operator_command(run: EvScenario) -> None:
-    """A real ``resume --all`` from the operator's command line, so ``commands`` holds a record too."""
+    """A real ``resume --all`` from the operator's command line, sealed with the operator's key, so
+    ``commands`` holds a record Central believes."""
     access = run.scenario.infra.endpoints.harness_access()
     credentials = run.scenario.infra.endpoints.harness_credentials  # on a secured cluster: the harness's
     login = {"EVCHARGE_KAFKA_USER": credentials.user, "EVCHARGE_KAFKA_PASSWORD": credentials.password,
              "EVCHARGE_KAFKA_SASL_MECHANISM": credentials.mechanism} if credentials else {}
     done = subprocess.run(
         [sys.executable, "-m", "evcharge.cli", "command", "resume", "--all", "--bootstrap", access.bootstrap,
-         "--topic-prefix", run.scenario.topic_prefix, "--timeout", "20"],
+         "--topic-prefix", run.scenario.topic_prefix, "--timeout", "20", "--operator", "operator",
+         "--key-file", str(run.scenario.system.workdir / "keys" / "operator-operator.key")],
         capture_output=True, text=True, timeout=60, env={**os.environ, **login},
     )
     assert done.returncode == 0, f"evcharge command failed: {done.stderr}"

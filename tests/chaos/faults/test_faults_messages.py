@@ -115,3 +115,13 @@ def test_a_sample_is_never_one_of_the_harness_s_own_records(infra, access, topic
     stored = {(r.partition, r.offset): json.loads(r.value or b"{}") for r in records.read_all(access, topic)}
     first = resent.evidence()["injected"][0]
     assert stored[(first["partition"], first["offset"])]["payload"] == SAMPLE["payload"], "the system's record"
+
+
+def test_the_admin_client_of_the_harness_connects(access) -> None:
+    from chaos.infra.records import admin_client
+
+    admin = admin_client(access)
+    try:
+        assert isinstance(admin.list_topics(), list)
+    finally:
+        admin.close()
