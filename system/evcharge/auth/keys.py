@@ -27,7 +27,10 @@ def new_key() -> bytes:
 
 def read_key(path: Path) -> bytes:
     try:
-        text = path.read_text().strip()
+        text = path.read_text(encoding="ascii").strip()
+    except UnicodeDecodeError:
+        raise KeyError_(f"the key file {path} does not hold a hex key (it must be the one line "
+                        "evcharge registry enroll wrote)") from None
     except FileNotFoundError:
         raise KeyError_(f"no key file {path}: enroll the component first (evcharge registry enroll ... "
                         f"--key-out {path})") from None
@@ -46,11 +49,17 @@ def read_key(path: Path) -> bytes:
 def write_key(path: Path, key: bytes) -> None:
     """Write ``key`` atomically with mode 0600 (a reader sees the old key or the new one, never half)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    # a fresh name, never an existing file, never through a link someone planted in a shared folder
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(key.hex() + "\n")
     os.replace(temporary, path)
+
+
+ROTATION_GRACE_S = 60.0
+"""How long a component still accepts its replaced key after reading a new one (the registry's grace):
+what Central sealed before the rotation may still be in Kafka, or in Central's outbox."""
 
 
 class KeyFile:
@@ -60,6 +69,7 @@ class KeyFile:
         self.path = path
         self._stamp = self._stat()
         self._key = read_key(path)
+        self._previous: tuple[bytes, float] | None = None  # the replaced key, valid until (monotonic)
         self._checked = time.monotonic()
 
     def _stat(self) -> tuple[int, int, int]:
@@ -78,5 +88,16 @@ class KeyFile:
             if stamp != self._stamp:
                 # mid-replacement or removed: keep the key we have until a good one is there
                 with contextlib.suppress(KeyError_):
-                    self._key, self._stamp = read_key(self.path), stamp
+                    key = read_key(self.path)
+                    if key != self._key:
+                        self._previous = (self._key, now + ROTATION_GRACE_S)
+                    self._key, self._stamp = key, stamp
         return self._key
+
+    def keys(self, recheck: bool = False) -> list[bytes]:
+        """The keys a record for this component may be sealed with: the current one, and the one it
+        replaced for ``ROTATION_GRACE_S`` after the rotation was read."""
+        current = self.key(recheck)
+        if self._previous is not None and self._previous[1] > time.monotonic():
+            return [current, self._previous[0]]
+        return [current]

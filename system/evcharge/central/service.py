@@ -114,7 +114,7 @@ class Central:
             kafka, [kafka.topic(t) for t in Topics.CENTRAL_INPUTS], kafka.group("central"), "central"
         )
         self.hearing = HeardClock(kafka.topic(Topics.MONITOR_EVENTS), self.loop.tick_interval, config.source,
-                                  auth.sealer(Topics.MONITOR_EVENTS, None) if auth else None,
+                                  (lambda raw: auth.sealer(Topics.MONITOR_EVENTS, None)(raw)) if auth else None,
                                   auth.gate if auth else None)
         self.stopping = threading.Event()
         self._next_sweep = 0.0

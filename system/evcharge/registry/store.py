@@ -12,12 +12,14 @@ no valid key at all, from that moment.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,6 +88,10 @@ class RegistryStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        # Every key is in here: the file is made 0600 before SQLite opens it, and SQLite gives its
+        # -wal and -shm files the database's own mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
@@ -101,7 +107,7 @@ class RegistryStore:
         enrolled again with a fresh key."""
         check_name(kind, ident)
         key, now = new_key(), time.time()
-        with self.conn:
+        with self._immediate():
             row = self.conn.execute("SELECT status FROM principals WHERE kind=? AND id=?", (kind, ident)).fetchone()
             if row is not None and row[0] == "active":
                 raise RegistryError(f"{kind} {ident} is registered already: rotate its key instead", conflict=True)
@@ -113,9 +119,9 @@ class RegistryStore:
     @_locked
     def rotate(self, kind: str, ident: str, grace: float = ROTATION_GRACE_S) -> bytes:
         """A fresh key for an active principal; the old one stays valid for ``grace`` seconds."""
-        self._active(kind, ident)
         key, now = new_key(), time.time()
-        with self.conn:
+        with self._immediate():
+            self._active(kind, ident)
             self.conn.execute(
                 "UPDATE principals SET previous_key=key, previous_until=?, key=?, updated_at=? WHERE kind=? AND id=?",
                 (now + grace, key.hex(), now, kind, ident))
@@ -124,8 +130,8 @@ class RegistryStore:
     @_locked
     def revoke(self, kind: str, ident: str) -> None:
         """No key of the principal is valid any more, from now."""
-        self._active(kind, ident)
-        with self.conn:
+        with self._immediate():
+            self._active(kind, ident)
             self.conn.execute(
                 "UPDATE principals SET status='revoked', key=NULL, previous_key=NULL, previous_until=NULL, "
                 "updated_at=? WHERE kind=? AND id=?", (time.time(), kind, ident))
@@ -136,6 +142,18 @@ class RegistryStore:
         rows = self.conn.execute(query + (" WHERE kind=?" if kind else "") + " ORDER BY kind, id",
                                  (kind,) if kind else ())
         return [Entry(*row) for row in rows]
+
+    @contextlib.contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """One write transaction, taken at its start: another process (an offline ``init`` while the
+        server runs) cannot slip a write between this one's read and its write."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def _active(self, kind: str, ident: str) -> None:
         check_name(kind, ident)
@@ -167,7 +185,9 @@ class RegistryView:
             self._version, self._cache = version, {}
         cached = self._cache.get(principal)
         if cached is None or cached[1] <= time.time():  # a replaced key's grace ran out
-            cached = self._cache[principal] = self._load(principal)
+            cached = self._load(principal)
+            if cached[0]:  # only principals that exist: a stream of made-up senders must not grow it
+                self._cache[principal] = cached
         return cached[0]
 
     def _load(self, principal: Principal) -> tuple[tuple[bytes, ...], float]:
@@ -177,7 +197,7 @@ class RegistryView:
         if row is None:
             return (), math.inf
         key, previous, until = row
-        if previous and until is not None and until > time.time():
+        if previous and until is not None and until > time.time():  # newest first, the replaced one last
             return (bytes.fromhex(key), bytes.fromhex(previous)), until
         return (bytes.fromhex(key),), math.inf
 

@@ -238,3 +238,30 @@ def test_a_forged_clock_tick_does_not_move_centrals_clock(tmp_path):
     assert not hearing.observe(tick_record(forged), 2000.0) and hearing.heard_up_to([0]) is None
     (real,) = hearing.ticks_due(1000.0, [0])
     assert verify(real.value, [central_key]) and hearing.observe(tick_record(real), 2000.0)
+
+
+def test_a_relay_central_sealed_for_a_driver_is_not_taken_back_as_centrals_own(secured):
+    processor, keys, registry, tmp_path = secured
+    auth = CentralAuth(RegistryView(tmp_path / "registry.db"))
+    relay = make(Telemetry(cp_id="CP_001", session_id="s", kw=1.0, kwh=1.0, eur=0.3, driver_id="D2"), "central")
+    for_d2 = auth.sealer("driver-events.D2", "D2")(encode(relay))
+    assert verify(for_d2, [keys["D2"]])
+    [letter] = process(processor, for_d2)  # D2 copies it into Central's inputs
+    assert "may not send telemetry to this component" in letter.message.body.reason
+    registry.revoke("driver", "D2")
+    assert signed_body(auth.sealer("driver-events.D2", "D2")(encode(relay))) is None, "never Central's own key"
+
+
+def test_a_component_accepts_its_replaced_key_for_the_grace_after_a_rotation(tmp_path):
+    write_key(tmp_path / "k", KEY)
+    key_file = KeyFile(tmp_path / "k")
+    fresh = new_key()
+    write_key(tmp_path / "k", fresh)
+    assert key_file.keys(recheck=True) == [fresh, KEY]
+
+
+def test_the_registry_database_is_readable_by_its_owner_only(tmp_path):
+    registry = RegistryStore(tmp_path / "registry.db")
+    registry.enroll("cp", "CP_001")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir() if p.name.startswith("registry.db")}
+    assert modes and set(modes.values()) == {0o600}, modes
