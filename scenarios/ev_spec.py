@@ -32,9 +32,11 @@ CENTRAL_DOWN = tuple(f"{kind}@central" for kind in ("kill", "kill-at", "term", "
 EV_RULES = InvariantSpec(
     transient_limits={"reserved": TTL + 3.0},  # TTL + the sweeper's period + sampling slack
     # A charge ends when its completion reaches Central: not while the brokers are away (a killed
-    # broker's restart alone takes 5-8 s here). A reservation ends by Central's own TTL: not while
-    # Central is dead or stopped, but through any cut of its links (its sweeper keeps running).
-    transient_paused_by={"charging": ["broker:"], "reserved": list(CENTRAL_DOWN)},
+    # broker's restart alone takes 5-8 s here), nor while Central is dead, stopped or starting again
+    # (two precise kills of Central in one charge, on a slow machine, kept a CP charging 13.6 s). A
+    # reservation ends by Central's own TTL: not while Central is dead or stopped, but through any
+    # cut of its links (its sweeper keeps running).
+    transient_paused_by={"charging": ["broker:", *CENTRAL_DOWN], "reserved": list(CENTRAL_DOWN)},
     request_deadline=30.0,
     request_ops=frozenset({"charge"}),
     recovery_within=20.0,
