@@ -14,16 +14,11 @@ from evcharge.config import (
     add_kafka_options,
     non_negative_float,
     positive_float,
+    tcp_port,
 )
 from evcharge.registry.cli import add_registry_parser
 
 EPILOG = "Flags win over environment variables, which win over defaults."
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
-    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp = command("cp", "Run a charging point engine.")
     add_env_option(cp, "--id", "EVCHARGE_CP_ID", "CP_001", "charging point id")
     add_env_option(cp, "--health-host", "EVCHARGE_HEALTH_HOST", "127.0.0.1", "health/control listen address")
-    add_env_option(cp, "--health-port", "EVCHARGE_HEALTH_PORT", "7001", "health/control TCP port", type=_port)
+    add_env_option(cp, "--health-port", "EVCHARGE_HEALTH_PORT", "7001", "health/control TCP port", type=tcp_port)
     add_env_option(cp, "--power-kw", "EVCHARGE_POWER_KW", "22", "power supplied, kW", type=positive_float)
     add_env_option(
         cp,
@@ -122,19 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     control = command("cp-control", "Send a command to an engine's control port: ko, ok, status, ping.", kafka=False)
     control.add_argument("action", choices=["ko", "ok", "status", "ping"])
     add_env_option(control, "--host", "EVCHARGE_HEALTH_HOST", "127.0.0.1", "engine address")
-    add_env_option(control, "--port", "EVCHARGE_HEALTH_PORT", "7001", "engine control port", type=_port)
+    add_env_option(control, "--port", "EVCHARGE_HEALTH_PORT", "7001", "engine control port", type=tcp_port)
 
     monitor = command("monitor", "Run a charging point monitor (health checks + heartbeats).")
     add_env_option(monitor, "--cp", "EVCHARGE_CP_ID", "CP_001", "charging point id")
     add_env_option(monitor, "--engine-host", "EVCHARGE_HEALTH_HOST", "127.0.0.1", "engine address")
-    add_env_option(monitor, "--engine-port", "EVCHARGE_HEALTH_PORT", "7001", "engine health port", type=_port)
+    add_env_option(monitor, "--engine-port", "EVCHARGE_HEALTH_PORT", "7001", "engine health port", type=tcp_port)
     add_env_option(monitor, "--period", "EVCHARGE_HEARTBEAT_PERIOD", "1", "seconds between checks", type=positive_float)
     add_key_option(monitor)
 
     driver = command("driver", "Run a driver with its local HTTP API, optionally a services file.")
     add_env_option(driver, "--id", "EVCHARGE_DRIVER_ID", "D1", "driver id")
     add_env_option(driver, "--api-host", "EVCHARGE_DRIVER_API_HOST", "127.0.0.1", "API listen address")
-    add_env_option(driver, "--api-port", "EVCHARGE_DRIVER_API_PORT", "8100", "API port (0: any free)", type=_port)
+    add_env_option(driver, "--api-port", "EVCHARGE_DRIVER_API_PORT", "8100", "API port (0: any free)", type=tcp_port)
     add_env_option(driver, "--api-token", "EVCHARGE_DRIVER_API_TOKEN", "",
                    "the API's bearer token (prefer the environment variable: a flag shows in ps; empty: the file)")
     add_env_option(driver, "--api-token-file", "EVCHARGE_DRIVER_API_TOKEN_FILE", "~/.config/evcharge/driver-{id}.token",

@@ -55,6 +55,13 @@ def env_number(name: str, default: float) -> float:
     return value
 
 
+def tcp_port(text: str) -> int:
+    """argparse type: a TCP port (0-65535), with an error that names the bad value."""
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return int(text)
+
+
 def positive_float(text: str) -> float:
     """argparse type: a number > 0, with an error that names the bad value."""
     try:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlparse
 
 from evcharge.driver.core import Driver
 from evcharge.supervise import Served
-from evcharge.webapi.server import Access, Action, ApiError, JsonHandler, check_exposure, make_json_server
+from evcharge.webapi.server import Access, Action, ApiError, JsonHandler, check_exposure, make_json_server, serve
 
 __all__ = ["Access", "ApiError", "check_exposure", "make_server", "parse_charge", "serve_in_background"]
 
@@ -112,7 +112,4 @@ def make_server(driver: Driver, host: str, port: int, access: Access) -> Threadi
 
 def serve_in_background(driver: Driver, host: str, port: int, access: Access) -> Served:
     """Serve the API from a supervised loop; ``close()`` the result to stop it and free the port."""
-    served = Served(make_server(driver, host, port, access), "driver-api").start()
-    scheme = "https" if access.tls_cert else "http"
-    log.info("driver API listening", extra={"url": f"{scheme}://{host}:{served.port}", "token": access.token_source})
-    return served
+    return serve(make_server(driver, host, port, access), "driver-api", host, access, log, "driver API")

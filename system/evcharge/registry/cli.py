@@ -13,15 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from evcharge.auth.flags import add_audit_options
-from evcharge.config import ConfigError, add_env_option
+from evcharge.config import ConfigError, add_env_option, tcp_port
 
 TOKEN_FILE = "~/.config/evcharge/registry.token"
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
-    return int(text)
 
 
 def add_registry_parser(sub: Any, epilog: str) -> None:
@@ -37,7 +31,7 @@ def add_registry_parser(sub: Any, epilog: str) -> None:
     serve = actions.add_parser("serve", help="serve the REST API over HTTPS")
     add_env_option(serve, "--db", "EVCHARGE_REGISTRY_DB", "registry.db", "the registry's SQLite database")
     add_env_option(serve, "--host", "EVCHARGE_REGISTRY_HOST", "127.0.0.1", "listen address")
-    add_env_option(serve, "--port", "EVCHARGE_REGISTRY_PORT", "8443", "listen port (0: any free)", type=_port)
+    add_env_option(serve, "--port", "EVCHARGE_REGISTRY_PORT", "8443", "listen port (0: any free)", type=tcp_port)
     add_env_option(serve, "--tls-cert", "EVCHARGE_REGISTRY_TLS_CERT", "",
                    "PEM certificate (empty: a self-signed one next to the database, made once; clients pin it)")
     add_env_option(serve, "--tls-key", "EVCHARGE_REGISTRY_TLS_KEY", "", "PEM private key of --tls-cert")

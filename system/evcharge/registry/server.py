@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 from evcharge.registry.store import ROTATION_GRACE_S, RegistryError, RegistryStore
 from evcharge.supervise import Served
-from evcharge.webapi.server import Access, Action, ApiError, JsonHandler, check_exposure, make_json_server
+from evcharge.webapi.server import Access, Action, ApiError, JsonHandler, check_exposure, make_json_server, serve
 
 log = logging.getLogger("evcharge.registry")
 _ONE = re.compile(r"/v1/principals/([^/]+)/([^/]+)")
@@ -88,7 +88,4 @@ def make_server(store: RegistryStore, host: str, port: int, access: Access) -> T
 
 
 def serve_in_background(store: RegistryStore, host: str, port: int, access: Access) -> Served:
-    served = Served(make_server(store, host, port, access), "registry").start()
-    scheme = "https" if access.tls_cert else "http"
-    log.info("registry listening", extra={"url": f"{scheme}://{host}:{served.port}", "token": access.token_source})
-    return served
+    return serve(make_server(store, host, port, access), "registry", host, access, log, "registry")

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from evcharge.audit import AuditLog
+from evcharge.supervise import Served
 from evcharge.webapi.guard import Guard, Refused, body_length, is_loopback
 
 log = logging.getLogger("evcharge.api")
@@ -119,6 +120,16 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http " + format, *args)
+
+
+def serve(server: ThreadingHTTPServer, name: str, host: str, access: Access, said: logging.Logger,
+          title: str) -> Served:
+    """Serve ``server`` from a supervised loop (``name``) and say where, as "``title`` listening" on
+    ``said``; ``close()`` the result to stop it and free the port."""
+    served = Served(server, name).start()
+    scheme = "https" if access.tls_cert else "http"
+    said.info(f"{title} listening", extra={"url": f"{scheme}://{host}:{served.port}", "token": access.token_source})
+    return served
 
 
 def make_json_server(handler: type[JsonHandler], host: str, port: int, access: Access) -> ThreadingHTTPServer:
