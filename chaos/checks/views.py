@@ -7,7 +7,7 @@ check a few lines of rule and keeps the history file itself a plain, append-only
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,6 +214,14 @@ def markers(
             if op.f in wanted_ops and op.outcome in wanted_outcomes and op.end_t is not None
         ]
     return sorted(found, key=lambda m: m.t)
+
+
+def injected_records(
+    history: History | Iterable[Event], expects: Collection[str],
+) -> list[tuple[FaultWindow, Mapping[str, Any]]]:
+    """Every record a message fault injected whose ``expect`` is one of ``expects``, with its window."""
+    return [(window, record) for window in fault_windows(history) for record in window.injected
+            if record.get("expect") in expects]
 
 
 def missing_evidence(history: History | Iterable[Event], what: str) -> str | None:

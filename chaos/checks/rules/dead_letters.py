@@ -11,7 +11,7 @@ from __future__ import annotations
 from chaos.checks.base import Judge, Verdict
 from chaos.checks.params import InvariantSpec
 from chaos.checks.registry import register
-from chaos.checks.views import fault_windows, missing_evidence
+from chaos.checks.views import injected_records, missing_evidence
 from chaos.core.history import DEAD_LETTERED, History
 
 
@@ -24,22 +24,15 @@ class RejectedRecordsDeadLettered:
         letters = {
             (e.get("topic"), e.get("partition"), e.get("offset")) for e in history.events if e["type"] == "dead_letter"
         }
-        failures: list[Verdict] = []
-        expected = 0
-        for window in fault_windows(history):
-            for record in window.injected:
-                if record.get("expect") not in DEAD_LETTERED:
-                    continue
-                expected += 1
-                where = (record["topic"], record["partition"], record["offset"])
-                if where in letters:
-                    continue
-                what = record.get("note") or window.kind
-                failures.append(judge.failed(
-                    f"{record['topic']}[{record['partition']}]@{record['offset']} ({what}) "
-                    "was rejected by no dead-letter record", record["topic"], window.start, window.end,
-                    when="written at",
-                ))
+        records = injected_records(history, DEAD_LETTERED)
+        failures = [
+            judge.failed(
+                f"{record['topic']}[{record['partition']}]@{record['offset']} ({record.get('note') or window.kind}) "
+                "was rejected by no dead-letter record", record["topic"], window.start, window.end, when="written at",
+            )
+            for window, record in records if (record["topic"], record["partition"], record["offset"]) not in letters
+        ]
+        expected = len(records)
         if not expected:
             return [judge.passed("no record had to be rejected")]
         missing = missing_evidence(history, "dead_letter")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from chaos.checks.base import Judge, Verdict
 from chaos.checks.params import InvariantSpec
 from chaos.checks.registry import register
-from chaos.checks.views import fault_windows, missing_evidence
+from chaos.checks.views import injected_records, missing_evidence
 from chaos.core.history import REFUSED, History
 
 
@@ -23,18 +23,14 @@ class ForgeriesAudited:
         judge = Judge(self.name, history, params)
         refused = {str(e.get("where")) for e in history.events
                    if e["type"] == "audit" and e.get("outcome") == "refused"}
-        failures: list[Verdict] = []
-        expected = 0
-        for window in fault_windows(history):
-            for record in window.injected:
-                if record.get("expect") != REFUSED:
-                    continue
-                expected += 1
-                where = f"{record['topic']}:{record['partition']}:{record['offset']}"
-                if where not in refused:
-                    failures.append(judge.failed(
-                        f"{where} ({record.get('note') or window.kind}) is refused in no audit log",
-                        record["topic"], window.start, window.end, when="written at"))
+        records = injected_records(history, {REFUSED})
+        failures = [
+            judge.failed(f"{where} ({record.get('note') or window.kind}) is refused in no audit log",
+                         record["topic"], window.start, window.end, when="written at")
+            for window, record in records
+            if (where := f"{record['topic']}:{record['partition']}:{record['offset']}") not in refused
+        ]
+        expected = len(records)
         if not expected:
             return [judge.passed("no forged record was written")]
         missing = missing_evidence(history, "audit")
