@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaos.core.templates import SpecError, format_placeholders
-from chaos.infra.service import ReadyCheck
+from chaos.infra.service import ReadyCheck, since_last_start
 
 __all__ = ["Readiness", "ReadyCheck", "http_ready", "log_ready", "tcp_ready"]
 
@@ -45,11 +45,13 @@ def tcp_ready(host: str, port: int, timeout: float = 1.0) -> ReadyCheck:
 
 
 def log_ready(path: Path, text: str) -> ReadyCheck:
-    """Ready once ``text`` appears in the service's log (for services with nothing to connect to)."""
+    """Ready once ``text`` appears in the service's log (for services with nothing to connect to),
+    written by the process that runs now: the log is kept across restarts, and the line an earlier
+    incarnation wrote must not make a restarted service count as ready before it is."""
 
     def check() -> bool:
         try:
-            return text in path.read_text(errors="replace")
+            return text in since_last_start(path.read_text(errors="replace"))
         except OSError:
             return False
 

@@ -22,6 +22,18 @@ from pathlib import Path
 from chaos.infra.reaper import NAME_VAR, stat_fields
 
 ReadyCheck = Callable[[], bool]
+START_MARK = "\n=== "
+"""How each start's header begins in a service's log (the log is kept across restarts)."""
+
+
+def since_last_start(log: str) -> str:
+    """What the current incarnation wrote: the log after its last start header (the header names the
+    command line, which may hold any text)."""
+    start = log.rfind(START_MARK)
+    if start < 0:
+        return log
+    end = log.find("\n", start + len(START_MARK))
+    return "" if end < 0 else log[end + 1:]
 
 
 class ServiceError(RuntimeError):
@@ -69,7 +81,8 @@ class Service:
             return self
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - owned by the service until stop
-        log.write(f"\n=== {time.strftime('%H:%M:%S')} start {' '.join(self.argv)}\n".encode())
+        command = " ".join(self.argv).replace("\n", "\\n")  # one header line, whatever the arguments hold
+        log.write(f"{START_MARK}{time.strftime('%H:%M:%S')} start {command}\n".encode())
         env = {**os.environ, NAME_VAR: self.name, **self.env}  # and the run's mark (chaos.infra.lifeline)
         try:
             self._proc = subprocess.Popen(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import socket
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,9 @@ from chaos.core.spec import (
     SqliteStateProbe,
     SystemSpec,
     format_placeholders,
+    log_ready,
 )
+from chaos.infra.service import Service
 
 VALUES = {"topic_prefix": "t1.", "db": "/tmp/x.db", "workdir": "/tmp/w"}
 
@@ -114,6 +117,28 @@ def test_readiness_probes_really_probe(tmp_path: Path, http_url: str) -> None:
     assert ServiceSpec("a", ["x"]).ready_check() is None
     with pytest.raises(SpecError, match="needs the service's log file"):
         ServiceSpec("a", ["x"], ready="log line up").ready_check()
+
+
+def test_a_restarted_service_is_not_ready_on_the_line_its_last_run_wrote(tmp_path: Path) -> None:
+    """The log is kept across restarts: the "started" line of the killed incarnation must not make the
+    new one count as ready (it did: a kill-at heal ended its fault window before Central was back,
+    and the reservation it could not expire while down was charged to Central as 10 s stuck)."""
+    gate = tmp_path / "go"
+    script = f"import pathlib, time\nwhile not pathlib.Path({str(gate)!r}).exists(): time.sleep(0.01)\n" \
+             "print('started', flush=True)\ntime.sleep(60)\n"
+    service = Service("svc", [sys.executable, "-c", script], tmp_path)
+    service.ready = log_ready(service.log_path, "started")
+    try:
+        gate.touch()
+        service.start()  # ready: its own line
+        service.kill()
+        gate.unlink()
+        service.start(wait=False)
+        assert service.is_running() and service.ready() is False, "the killed run's line counted"
+        gate.touch()
+        service.wait_ready(timeout=20)
+    finally:
+        service.kill()
 
 
 def make_db(path: Path, rows: list[tuple[str, str]]) -> None:
