@@ -10,6 +10,8 @@ evchaos report [--name TITLE]    build the Allure HTML report (installs Allure 3
 evchaos faults                   every fault kind, what it does and its parameters (from the registry)
 evchaos checks                   every check (rule) a scenario can name (from the registry)
 evchaos mutants [-- SUITE]       the kill matrix: the suite against each deliberate bug in mutants/
+evchaos images build [--offline] the Docker images of the docker backend and the compose stack
+evchaos engine up|down           start (and stop) a Docker engine for them, dockerd --bridge=none
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import os
 import sys
 from pathlib import Path
 
+from chaos.cli import docker as docker_cli
 from chaos.infra.install import InstallError
+from chaos.infra.service import ServiceError
 from chaos.infra.topology import HARNESS_ROLE, parse_roles
 
 
@@ -221,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_faults)
     p = sub.add_parser("checks", help="list every check a scenario can name")
     p.set_defaults(func=cmd_checks)
+    docker_cli.add_parsers(sub)
     return parser
 
 
@@ -233,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return int(args.func(args))
-    except (InstallError, FileNotFoundError, ValueError) as exc:
+    except (InstallError, FileNotFoundError, ValueError, ServiceError, *docker_cli.ERRORS) as exc:
         print(f"evchaos: {exc}", file=sys.stderr)
         return 2
 

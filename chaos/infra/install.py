@@ -140,7 +140,7 @@ POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 """
 
 
-def _run_streaming(argv: list[str], env: dict[str, str], show: re.Pattern[str], what: str) -> None:
+def run_streaming(argv: list[str], env: dict[str, str], show: re.Pattern[str], what: str) -> None:
     """Run a build tool, echoing only the lines that show progress; keep the rest for the error."""
     started = time.monotonic()
     kept: list[str] = []
@@ -168,7 +168,7 @@ def install_kafka(inst: Installation) -> None:
             "mvn", "-B", "-f", str(pom), "dependency:copy-dependencies",
             f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
         ]
-        _run_streaming(argv, dict(os.environ), re.compile(r"Downloaded from|BUILD|ERROR"), "maven")
+        run_streaming(argv, dict(os.environ), re.compile(r"Downloaded from|BUILD|ERROR"), "maven")
         shutil.rmtree(inst.kafka_libs, ignore_errors=True)
         shutil.move(str(staging), inst.kafka_libs)
     jars = sorted(p.name for p in inst.kafka_libs.glob("*.jar"))
@@ -191,7 +191,7 @@ def install_toxiproxy(inst: Installation) -> None:
             "go", "install", "-v", "-ldflags", version_flag,
             f"github.com/Shopify/toxiproxy/v2/cmd/server@{versions.TOXIPROXY_VERSION}",
         ]
-        _run_streaming(argv, env, re.compile(r"^go: downloading|^[\w.\-]+(/[\w.\-]+)+$"), "go")
+        run_streaming(argv, env, re.compile(r"^go: downloading|^[\w.\-]+(/[\w.\-]+)+$"), "go")
         shutil.move(str(Path(gobin) / "server"), inst.toxiproxy_bin)
     (target / MARKER).write_text(versions.TOXIPROXY_VERSION + "\n")
     progress(f"toxiproxy ready: {inst.toxiproxy_bin}")

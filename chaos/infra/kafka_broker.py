@@ -16,7 +16,7 @@ from pathlib import Path
 from chaos.infra.install import Installation
 from chaos.infra.kafka_protocol import fetch_metadata
 from chaos.infra.security import ClusterSecurity
-from chaos.infra.service import Service
+from chaos.infra.service import ReadyCheck, Service
 from chaos.infra.topology import Topology
 
 # Any fixed UUID will do: clusters on one machine never talk to each other, and a fixed id lets a
@@ -130,13 +130,6 @@ def broker_service(
     (workdir / "log4j2.properties").write_text(LOG4J2)
     config = workdir / f"broker-{node_id}.properties"
     _write_properties(config, server_properties(topology, node_id, data_dir, security))
-    expected = len(topology.node_ids)
-    internal = topology.internal_address(node_id)
-    login = (security.harness.user, security.harness.password) if security is not None else None
-
-    def ready() -> bool:
-        return len(fetch_metadata(internal, timeout=1.0, plain=login).brokers) >= expected
-
     argv = [
         "java", *JVM_OPTS,
         f"-Dlog4j2.configurationFile={workdir / 'log4j2.properties'}",
@@ -146,11 +139,19 @@ def broker_service(
         name=f"broker-{node_id}",
         argv=argv,
         workdir=workdir,
-        ready=ready,
+        ready=broker_ready(topology, node_id, security),
         ready_timeout=90.0,
         data_dirs=[data_dir],
         stop_timeout=20.0,
     )
+
+
+def broker_ready(topology: Topology, node_id: int, security: ClusterSecurity | None) -> ReadyCheck:
+    """Ready when this node's metadata lists the whole cluster, read on its internal listener."""
+    expected = len(topology.node_ids)
+    internal = topology.internal_address(node_id)
+    login = (security.harness.user, security.harness.password) if security is not None else None
+    return lambda: len(fetch_metadata(internal, timeout=1.0, plain=login).brokers) >= expected
 
 
 def prepare_storage(inst: Installation, topology: Topology, node_id: int, workdir: Path) -> None:

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from chaos.infra import versions
-from chaos.infra.install import MARKER, InstallError, _run_streaming, cache_home, progress
+from chaos.infra.install import MARKER, InstallError, cache_home, progress, run_streaming
 
 MIN_NODE = 20
 DEFAULT_RESULTS = Path("reports/allure-results")
@@ -76,7 +76,7 @@ def install_allure(force: bool = False, home: Path | None = None) -> Path:
     argv = [
         "npm", "install", "--prefix", str(home), "--no-audit", "--no-fund", f"allure@{versions.ALLURE_VERSION}",
     ]
-    _run_streaming(argv, dict(os.environ), re.compile(r"^added|^npm (error|warn|ERR)"), "npm")
+    run_streaming(argv, dict(os.environ), re.compile(r"^added|^npm (error|warn|ERR)"), "npm")
     entry = allure_bin(home)
     if not entry.exists():
         raise InstallError(f"npm finished but {entry} is missing; remove {home} and try again")

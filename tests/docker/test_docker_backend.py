@@ -1,11 +1,12 @@
 """The ``docker`` backend: its topology and lifecycle mapping offline, and for real where an engine runs.
 
-Only ``test_docker_backend_end_to_end`` needs a Docker engine; it skips (the one acceptable skip) with
-a reason that says no engine is reachable. Everything else runs on every machine.
+Only the tests marked ``docker`` need an engine (``conftest.docker_engine`` starts one if it can, and
+they skip, the one acceptable skip, with the reason when it cannot). Everything else runs anywhere.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,8 @@ from chaos.infra.backends.docker import (
     kafka_properties,
     layout,
 )
-from chaos.infra.kafka_protocol import fetch_metadata
+from chaos.infra.backends.factory import docker_network, make_backend
+from chaos.infra.container import SERVICE_LABEL, docker
 
 ROLES = ("driver", "central", "cp", "monitor", "harness")
 """The EV network's roles plus the harness's, in the order the expectations below are written."""
@@ -135,27 +137,41 @@ def test_broker_lifecycle_maps_to_docker_stop_kill_pause_unpause() -> None:
     ]
 
 
-def test_docker_backend_end_to_end() -> None:
-    """Needs a Docker engine (CI's ubuntu runner has one): brokers, per-role proxies, a broker fault."""
-    try:
-        infra = DockerBackend.start(brokers=1)
-    except DockerEngineUnavailable as exc:
-        pytest.skip(str(exc))  # "no Docker engine is reachable (...)"
+@pytest.mark.docker
+def test_docker_backend_end_to_end(docker_images: list[str], tmp_path: Path) -> None:
+    """Brokers and Toxiproxy in containers (on the engine's network: host here), secured where the
+    network allows: per-role proxies, every broker fault through its lifecycle, a link cut, and no
+    container left once it is down."""
+    secured = docker_network() == "host"
+    infra = make_backend("docker", brokers=1, workdir=tmp_path / "cluster", roles=ROLES, secured=secured)
     try:
         endpoints = infra.endpoints
-        assert set(endpoints.roles) == set(infra.topology.roles)
-        assert sorted(infra.toxiproxy.proxies()) == sorted(p.name for p in container_proxies(infra.topology))
-        meta = fetch_metadata(endpoints.brokers[0].internal, timeout=5.0)
+        assert set(endpoints.roles) == set(ROLES)
+        assert sorted(infra.toxiproxy.proxies()) == sorted(f"{role}-b1" for role in ROLES)
+        meta = infra.metadata(timeout=5.0)
         assert sorted(meta.brokers) == [1]
+        assert running_containers(), "the brokers and Toxiproxy should run in containers"
         broker = infra.broker(1)
         broker.pause()
-        assert broker.is_paused()
+        assert broker.is_paused() and broker.is_running()
         broker.resume()
+        assert not broker.is_paused()
         broker.restart(hard=True)
+        infra.wait_brokers(timeout=60)
+        broker.stop()
+        assert not broker.is_running()
+        broker.start()
         infra.wait_brokers(timeout=60)
         down = cut(infra, "driver")
         assert down.proxies == ["driver-b1"] and not infra.toxiproxy.get("driver-b1").enabled
         down.heal()
         assert infra.toxiproxy.get("driver-b1").enabled
     finally:
-        infra.down()
+        infra.down(graceful=False)
+    assert running_containers() == [], "down() must leave no container of the cluster"
+
+
+def running_containers() -> list[str]:
+    """Names of the containers the harness started (labelled with the service they run)."""
+    done = docker("ps", "--all", "--filter", f"label={SERVICE_LABEL}", "--format", "{{.Names}}")
+    return sorted(done.stdout.split())

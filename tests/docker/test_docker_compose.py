@@ -18,12 +18,14 @@ import pytest
 
 from chaos.infra import versions
 from chaos.infra.backends.docker import TOXIPROXY_IMAGE, container_proxies, kafka_env, kafka_properties, layout
+from chaos.infra.backends.docker.images import KAFKA_IMAGE, catalogue
 from chaos.infra.endpoints import Endpoints
 from chaos.infra.topology import with_harness
 from scenarios.ev_spec import ev_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+HOST_OVERRIDE = ROOT / "docker" / "compose.host.yml"
 ROLES = ("driver", "central", "cp", "monitor", "harness")
 """The roles docker-compose.yml and docker/endpoints.json were laid out for, in their port order."""
 COMMAND_ROLE = {"central": "central", "cp": "cp", "monitor": "monitor", "driver": "driver"}
@@ -39,17 +41,20 @@ def compose_binary() -> Path:
     return binary
 
 
-def compose(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
+def compose(*args: str, host: bool = False, env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``docker compose`` on docker-compose.yml (and, with ``host``, its host-network override)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_", "EVCHAOS_KAFKA"))}
+    files = [COMPOSE_FILE, *([HOST_OVERRIDE] if host else [])]
     return subprocess.run(
-        [str(compose_binary()), "-f", str(COMPOSE_FILE), *args],
-        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+        [str(compose_binary()), *(arg for f in files for arg in ("-f", str(f))), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**clean, **(env or {})},
     )
 
 
 @cache
-def resolved() -> dict[str, Any]:
-    done = compose("config", "--format", "json")
+def resolved(host: bool = False) -> dict[str, Any]:
+    done = compose("config", "--format", "json", host=host)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
@@ -62,9 +67,10 @@ def test_compose_file_is_valid() -> None:
 
 def test_images_are_the_pinned_versions() -> None:
     services = resolved()["services"]
-    assert services["kafka-1"]["image"] == f"apache/kafka:{versions.KAFKA_VERSION}"
+    assert services["kafka-1"]["image"] == f"apache/kafka:{versions.KAFKA_VERSION}", "the official image by default"
     assert services["toxiproxy"]["image"] == TOXIPROXY_IMAGE
-    assert services["toxiproxy"]["build"]["args"]["TOXIPROXY_VERSION"] == versions.TOXIPROXY_VERSION
+    chosen = compose("config", "--format", "json", env={"EVCHAOS_KAFKA_IMAGE": KAFKA_IMAGE})
+    assert json.loads(chosen.stdout)["services"]["kafka-1"]["image"] == KAFKA_IMAGE
 
 
 def test_kafka_is_configured_exactly_as_the_docker_backend_configures_a_broker() -> None:
@@ -88,7 +94,7 @@ def test_toxiproxy_config_has_one_proxy_per_role_in_front_of_its_listener() -> N
 def test_each_service_reaches_kafka_only_through_its_own_roles_proxy() -> None:
     proxy_of = {link.role: f"toxiproxy:{link.proxy_port}" for link in layout(1, ROLES).links}
     services = resolved()["services"]
-    ev = {name: s for name, s in services.items() if s.get("image") == "evcharge:local"}
+    ev = {name: s for name, s in services.items() if s.get("image") == catalogue()["project"].tag}
     commands = sorted(s["command"][0] for s in ev.values())
     assert commands == ["central", "cp", "cp", "driver", "monitor", "monitor"]
     for name, service in ev.items():
@@ -108,16 +114,33 @@ def test_each_monitor_watches_its_own_engine(cp: str) -> None:
 def test_endpoints_file_lets_the_external_backend_use_this_cluster() -> None:
     endpoints = Endpoints.from_json((ROOT / "docker" / "endpoints.json").read_text())
     assert set(endpoints.roles) == set(ROLES)
-    for link in layout(1, ROLES).links:
-        assert endpoints.bootstrap(link.role) == f"toxiproxy:{link.proxy_port}"
+    for link in layout(1, ROLES).links:  # the proxies' published ports, which the host override advertises
+        assert endpoints.bootstrap(link.role) == f"127.0.0.1:{link.proxy_port}"
     assert endpoints.toxiproxy_api == "http://127.0.0.1:8474"
     assert [b.internal for b in endpoints.brokers] == ["127.0.0.1:19092"]
 
 
 def test_the_dockerfile_builds_the_services_image() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    assert text.startswith("#") and "FROM python:3.11-slim" in text
-    assert "RUN pip install ." in text and 'ENTRYPOINT ["evcharge"]' in text
+    assert text.startswith("#") and "ARG BASE=python:3.11-slim" in text and "FROM ${BASE}" in text
+    assert "pip install --no-index --find-links /src/wheels" in text and 'ENTRYPOINT ["evcharge"]' in text
+
+
+def test_the_host_override_puts_every_service_on_the_host_network_with_distinct_ports() -> None:
+    services = resolved(host=True)["services"]
+    assert {name for name, s in services.items() if s.get("network_mode") != "host"} == set()
+    assert not any(s.get("ports") for s in services.values()), "published ports mean nothing on the host network"
+    assert not resolved(host=True).get("networks"), "no network may be made on the host network"
+    health = [s["command"][s["command"].index("--health-port") + 1] for s in services.values()
+              if "--health-port" in (s.get("command") or [])]
+    assert len(health) == len(set(health)) == 2, f"two engines on one loopback need two ports: {health}"
+    for cp in ("1", "2"):
+        engine, monitor = services[f"cp-{cp}"]["command"], services[f"monitor-{cp}"]["command"]
+        assert engine[engine.index("--health-port") + 1] == monitor[monitor.index("--engine-port") + 1]
+    advertised = services["kafka-1"]["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    endpoints = Endpoints.from_json((ROOT / "docker" / "endpoints.json").read_text())
+    for role in ROLES:
+        assert f"{role.upper()}://{endpoints.bootstrap(role)}" in advertised, role
 
 
 def test_the_compose_roles_are_the_ev_specs_roles() -> None:

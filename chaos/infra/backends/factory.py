@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chaos.infra.backends.base import Infra
 from chaos.infra.topology import DEFAULT_ROLES
 
+if TYPE_CHECKING:
+    from chaos.infra.backends.local import LocalBackend
+
 BACKENDS = ("local", "docker", "external")
+
+
+def docker_network() -> str:
+    """``host`` or ``bridge``: ``EVCHAOS_DOCKER_NETWORK``, else ``host`` where the engine has no bridge
+    network (``dockerd --bridge=none``, as on machines where none may be made), else ``bridge``."""
+    chosen = os.environ.get("EVCHAOS_DOCKER_NETWORK", "auto")
+    if chosen in ("host", "bridge"):
+        return chosen
+    if chosen != "auto":
+        raise ValueError(f"EVCHAOS_DOCKER_NETWORK must be host, bridge or auto, not {chosen!r}")
+    from chaos.infra.backends.docker.engine import require_engine
+    from chaos.infra.container import docker
+
+    require_engine()  # no engine: DockerEngineUnavailable, the docker tests' one skip
+    return "bridge" if docker("network", "inspect", "bridge", check=False).returncode == 0 else "host"
+
+
+def _default_workdir() -> Path:
+    from chaos.infra.backends.local import default_workdir
+
+    return default_workdir()
+
+
+def _up(backend: LocalBackend) -> Infra:
+    """Start a backend that owns processes; whatever part of it did start is stopped if it fails."""
+    try:
+        return backend.up()
+    except BaseException:
+        backend.down()
+        raise
 
 
 def make_backend(
@@ -16,19 +51,23 @@ def make_backend(
 ) -> Infra:
     """A running backend; the caller owns it and calls ``down()`` when done. ``secured`` (SASL and
     ACLs) is the local backend's; the others say so rather than run open."""
+    if secured and name == "external":
+        raise ValueError("--chaos-security sasl needs a backend that starts its brokers (local or docker), "
+                         "not the external one")
+    if name == "docker" and docker_network() == "host":
+        from chaos.infra.backends.docker.host import HostDockerBackend
+
+        return _up(HostDockerBackend.create(workdir or _default_workdir(), brokers=brokers, roles=roles,
+                                            secured=secured))
     if secured and name != "local":
-        raise ValueError(f"--chaos-security sasl works with the local backend only for now, not {name!r}")
+        raise ValueError("--chaos-security sasl on the docker backend needs its host network "
+                         "(EVCHAOS_DOCKER_NETWORK=host)")
     if name == "local":
         from chaos.infra.backends.local import LocalBackend, default_workdir
         from chaos.infra.install import install
 
         install()
-        backend = LocalBackend.create(workdir or default_workdir(), brokers=brokers, roles=roles, secured=secured)
-        try:
-            return backend.up()
-        except BaseException:
-            backend.down()
-            raise
+        return _up(LocalBackend.create(workdir or default_workdir(), brokers=brokers, roles=roles, secured=secured))
     if name == "external":
         from chaos.infra.backends.external import ExternalBackend
 

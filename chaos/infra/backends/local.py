@@ -43,8 +43,21 @@ class LocalBackend(Infra):
         self.security = security
         self.inst = inst or default_installation()
         self.toxiproxy = ToxiproxyClient(topology.toxiproxy_api)
-        self.toxiproxy_service = toxiproxy_service(self.inst, topology.host, topology.toxiproxy_port, workdir)
-        self._brokers = [broker_service(self.inst, topology, n, workdir, security) for n in topology.node_ids]
+        self.toxiproxy_service = self._toxiproxy_service()
+        self._brokers = [self._broker_service(n) for n in topology.node_ids]
+
+    # -- what runs each part (the docker backend runs the same parts in containers) ----------------
+    def _toxiproxy_service(self) -> Service:
+        return toxiproxy_service(self.inst, self.topology.host, self.topology.toxiproxy_port, self.workdir)
+
+    def _broker_service(self, node_id: int) -> Service:
+        return broker_service(self.inst, self.topology, node_id, self.workdir, self.security)
+
+    def _prepare(self) -> None:
+        """What must exist before anything starts: the jars and Toxiproxy; then each broker's storage."""
+        self.inst.require()
+        with ThreadPoolExecutor(len(self._brokers)) as pool:
+            list(pool.map(lambda n: prepare_storage(self.inst, self.topology, n, self.workdir), self.topology.node_ids))
 
     @classmethod
     def create(
@@ -90,7 +103,6 @@ class LocalBackend(Infra):
     # -- lifecycle --------------------------------------------------------------------------------
     def up(self) -> LocalBackend:
         """Start Toxiproxy with every proxy, then all brokers in parallel; return once all are ready."""
-        self.inst.require()
         self.workdir.mkdir(parents=True, exist_ok=True)
         state = self.workdir / STATE_FILE
         state.touch(mode=0o600)  # with security on, it holds the cluster's passwords
@@ -98,12 +110,11 @@ class LocalBackend(Infra):
         state.write_text(json.dumps({"topology": self.topology.to_dict(),
                                      "security": self.security.to_dict() if self.security else None}, indent=2))
         started = time.monotonic()
+        self._prepare()
         self.toxiproxy_service.start()
         self.toxiproxy.populate(self.topology.proxies())
         say(f"toxiproxy ready at {self.topology.toxiproxy_api} with {len(self.topology.links)} proxies "
             f"({time.monotonic() - started:.1f}s)")
-        with ThreadPoolExecutor(len(self._brokers)) as pool:
-            list(pool.map(lambda n: prepare_storage(self.inst, self.topology, n, self.workdir), self.topology.node_ids))
         for broker in self._brokers:
             broker.start(wait=False)
         say(f"starting {len(self._brokers)} broker(s): logs in {self.workdir}")

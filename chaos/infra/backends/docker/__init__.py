@@ -1,24 +1,23 @@
-"""The ``docker`` backend: the same topology as ``local``, in containers started with testcontainers.
+"""The ``docker`` backend: the same topology as ``local``, in containers, on one of two networks.
 
-Kafka runs from the official ``apache/kafka`` image (KRaft, 1 or 3 nodes, each broker and controller
-in one container) and Toxiproxy built from its Go module by ``docker/toxiproxy.Dockerfile`` (the same
-pinned source as the local backend), all on one private Docker network.
-The per-role trick is the same as in ``chaos.infra.topology``: every broker has one listener per client role,
-and that listener advertises the host-side address of the Toxiproxy proxy dedicated to the (role,
-broker) pair, so a client of role X only ever learns X's proxies and a fault can cut exactly one role.
+- **host** (``host.HostDockerBackend``; the default where the engine has no bridge network, as on
+  machines started with ``dockerd --bridge=none``): the local backend's own cluster, loopback ports,
+  settings and SASL security, with the brokers and Toxiproxy in containers on the host's network.
+- **bridge** (``backend.DockerBackend``, testcontainers): Kafka and Toxiproxy on a private Docker
+  network, the proxies published on host ports. Every broker has one listener per client role, and
+  that listener advertises the host-side address of the Toxiproxy proxy dedicated to the (role,
+  broker) pair, so a client of role X only ever learns X's proxies and a fault can cut exactly one
+  role. The harness reads metadata over each broker's published internal port (``BrokerInfo.internal``).
 
-Toxiproxy starts first so its published host ports are known before any broker is configured; the
-brokers then advertise those ports. Brokers talk to each other and to the controller quorum directly
-on the Docker network (``kafka-N``). The harness reads metadata over each broker's published internal
-port (``BrokerInfo.internal``): that address answers metadata requests, but the brokers it lists are
-advertised under their network names, so it is for raw metadata only, not for a Kafka client.
+Either way the services under test run as local processes and reach Kafka only through Toxiproxy.
+Images (``images``) come from the project's Dockerfiles, with public bases or, ``--offline``, bases
+made from Debian packages; the engine (``daemon``) can be installed and started by the harness.
 
-Containers run where the Docker engine runs; the services under test run as local processes and reach
-Kafka only through Toxiproxy's published ports.
-
-Modules: ``engine`` (is an engine there, and the images), ``config`` (ports, topology and each broker's
-settings, offline), ``broker`` (a broker container's lifecycle), ``backend`` (starting and removing it all).
+Modules: ``engine`` (is an engine there), ``daemon`` (install, start, stop one), ``images`` (build
+them), ``config`` (the bridge layout and each broker's settings, offline), ``broker`` (a bridge
+broker container's lifecycle), ``backend`` (the bridge backend), ``host`` (the host-network backend).
 """
+
 
 from chaos.infra.backends.docker.backend import DockerBackend
 from chaos.infra.backends.docker.broker import DockerBroker

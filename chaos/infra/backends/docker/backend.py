@@ -22,7 +22,8 @@ from chaos.infra.backends.docker.config import (
     kafka_properties,
     layout,
 )
-from chaos.infra.backends.docker.engine import KAFKA_IMAGE, TOXIPROXY_IMAGE, build_toxiproxy_image, require_engine
+from chaos.infra.backends.docker.engine import KAFKA_IMAGE, TOXIPROXY_IMAGE, require_engine
+from chaos.infra.backends.docker.images import build_all
 from chaos.infra.endpoints import BrokerInfo, Endpoints
 from chaos.infra.lifeline import container_labels
 from chaos.infra.topology import DEFAULT_ROLES, Topology
@@ -57,7 +58,7 @@ class DockerBackend(Infra):
         from testcontainers.core.network import Network
 
         topology = layout(brokers, roles)
-        build_toxiproxy_image()
+        build_all(["toxiproxy"])
         network = Network().create()
         toxiproxy = (
             DockerContainer(TOXIPROXY_IMAGE).with_network(network).with_network_aliases("toxiproxy")

@@ -1,0 +1,34 @@
+"""The Docker engine and the images, once per session, for the tests that need them.
+
+``docker_engine`` starts an engine if none answers (and installs one first in CI, or with
+``EVCHAOS_DOCKER_INSTALL=1``), and stops at the end only the engine it started. Where no engine can be
+had, every test that needs one skips with the reason: the one skip this suite allows.
+``docker_images`` builds the images (offline where mmdebstrap is installed); an image whose inputs
+have not changed is not built again, so only a machine's first run pays for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chaos.infra.backends.docker.daemon import ensure_engine, stop_engine
+from chaos.infra.backends.docker.images import build_all, images_offline
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[None]:
+    state = ensure_engine()
+    if not state.running:
+        pytest.skip(state.reason)
+    try:
+        yield
+    finally:
+        if state.started:
+            stop_engine()
+
+
+@pytest.fixture(scope="session")
+def docker_images(docker_engine: None) -> list[str]:
+    return build_all(offline=images_offline())
