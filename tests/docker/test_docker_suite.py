@@ -2,7 +2,8 @@
 
 The subset runs as its own pytest session (``--chaos-backend docker``, secured, two workers), since
 a backend is chosen once per session. It must pass whole, and the faults it applied must cover every
-family of the fault registry, so a new family cannot be added without being tried in containers.
+family of the fault registry that the suite applies, so a family cannot join the suite without
+being tried in containers.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ SUBSET: dict[str, list[str]] = {
     "message faults": ["test_forgeries.py::test_no_forged_message_is_believed_during_a_live_charge"],
 }
 NODE_IDS = [f"scenarios/{test}" for tests in SUBSET.values() for test in tests]
+NOT_IN_THE_SUITE = {"StartEarlyFault": "the suite stages start order with link-down and broker kills "
+                                       "(scenarios/flows.py: start_before_kafka)"}
+"""Fault families no scenario of the chaos suite applies (so the subset cannot either); the test
+below fails the day one does, and the subset must then cover it."""
 
 
 def family(kind: str) -> str:
@@ -56,6 +61,13 @@ def test_the_subset_names_at_least_fifteen_scenarios_that_exist() -> None:
                              "-m", "chaos", *NODE_IDS], cwd=ROOT, capture_output=True, text=True, timeout=120)
     collected = {line.strip() for line in listed.stdout.splitlines() if "::" in line}
     assert collected == set(NODE_IDS), f"not collected: {sorted(set(NODE_IDS) - collected)}\n{listed.stderr}"
+
+
+def test_the_families_left_out_are_really_not_in_the_suite() -> None:
+    sources = "".join(path.read_text() for path in (ROOT / "scenarios").rglob("*.py"))
+    for kind in fault_kinds():
+        if family(kind) in NOT_IN_THE_SUITE:
+            assert f'"{kind}"' not in sources, f"a scenario applies {kind}: the docker subset must cover its family"
 
 
 @pytest.mark.docker
@@ -74,5 +86,5 @@ def test_the_subset_passes_on_the_docker_backend(docker_images: list[str], tmp_p
     passed = [c for c in cases if not any(child.tag in ("failure", "error", "skipped") for child in c)]
     assert len(passed) == len(NODE_IDS), f"{len(passed)} of {len(NODE_IDS)} passed (none may skip):\n{summary}"
     applied = {kind for line in figures.read_text().splitlines() for kind in json.loads(line)["fault_kinds"]}
-    missing = {family(kind) for kind in fault_kinds()} - {family(kind) for kind in applied}
+    missing = {family(kind) for kind in fault_kinds()} - {family(kind) for kind in applied} - set(NOT_IN_THE_SUITE)
     assert not missing, f"no scenario of the subset applied a fault of the families {sorted(missing)}"
