@@ -51,9 +51,14 @@ def wait_mid_scenario(root: int, tmp_path: Path) -> set[str]:
     return descendants(root)
 
 
-def assert_all_gone(tree: set[str]) -> None:
+def ports_of(tree: set[str]) -> set[int]:
+    """What the tree listens on, read before the kill: after it, the watchdog may have been quicker."""
     ports = listening_ports(tree)
     assert ports, "the scenario's broker and proxies should be listening (or this test proves nothing)"
+    return ports
+
+
+def assert_all_gone(tree: set[str], ports: set[int]) -> None:
     wait_until(lambda: not alive(tree) and not any(port_listening(p) for p in ports), GONE_WITHIN,
                lambda: "left running: " + "; ".join(command(i)[:120] for i in alive(tree))
                + f"; ports still listening: {sorted(p for p in ports if port_listening(p))}")
@@ -63,9 +68,10 @@ def test_a_sigkilled_pytest_leaves_no_process_and_no_port(tmp_path: Path):
     suite = run_suite(tmp_path, "-n", "0", "--chaos-seed", "0")
     try:
         tree = wait_mid_scenario(suite.pid, tmp_path)
+        ports = ports_of(tree)
         suite.kill()
         suite.wait(10)
-        assert_all_gone(tree)
+        assert_all_gone(tree, ports)
     finally:
         suite.kill()
 
@@ -82,8 +88,9 @@ def test_a_sigkilled_xdist_worker_leaves_nothing_of_its_scenario(tmp_path: Path)
         worker = busy_worker()
         assert worker is not None
         tree = descendants(worker)
+        ports = ports_of(tree)
         os.kill(worker, signal.SIGKILL)
-        assert_all_gone(tree)
+        assert_all_gone(tree, ports)
         everything = descendants(suite.pid)
         suite.kill()
         suite.wait(10)
