@@ -10,6 +10,7 @@ have not changed is not built again, so only a machine's first run pays for them
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import pytest
 
@@ -17,9 +18,18 @@ from chaos.infra.backends.docker.daemon import ensure_engine, stop_engine
 from chaos.infra.backends.docker.images import build_all, images_offline
 
 
+@contextmanager
+def shown(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let a long set-up's progress lines through pytest's capture, as they happen."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+        yield
+
+
 @pytest.fixture(scope="session")
-def docker_engine() -> Iterator[None]:
-    state = ensure_engine()
+def docker_engine(request: pytest.FixtureRequest) -> Iterator[None]:
+    with shown(request):
+        state = ensure_engine()
     if not state.running:
         pytest.skip(state.reason)
     try:
@@ -30,5 +40,6 @@ def docker_engine() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def docker_images(docker_engine: None) -> list[str]:
-    return build_all(offline=images_offline())
+def docker_images(docker_engine: None, request: pytest.FixtureRequest) -> list[str]:
+    with shown(request):
+        return build_all(offline=images_offline())
