@@ -48,6 +48,19 @@ class FaultWindow:
         return self.start <= end and (self.end is None or self.end >= start)
 
 
+def covered(windows: Iterable[FaultWindow], start: float, end: float) -> float:
+    """Seconds of ``[start, end]`` under at least one of ``windows`` (overlaps merged; an unhealed
+    window lasts to ``end``)."""
+    spans = sorted((max(start, w.start), min(end, w.end if w.end is not None else end)) for w in windows)
+    total, reach = 0.0, start
+    for low, high in spans:
+        low = max(low, reach)
+        if high > low:
+            total += high - low
+            reach = high
+    return total
+
+
 @dataclass(frozen=True)
 class Op:
     """One client operation: its invoke and, if it completed, how and when."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from chaos.checks.base import Judge, Verdict, secs
 from chaos.checks.params import InvariantSpec
 from chaos.checks.registry import register
-from chaos.checks.views import FaultWindow, state_intervals
+from chaos.checks.views import FaultWindow, covered, state_intervals
 from chaos.core.history import History
 
 
@@ -41,15 +41,7 @@ class TransientStateLimit:
         entries = tuple(params.transient_paused_by.get(state) or ())
         if not entries:
             return 0.0
-        spans = sorted((max(start, w.start), min(end, w.end if w.end is not None else end))
-                       for w in judge.windows if stops_clock(w, entries))
-        total, reach = 0.0, start
-        for low, high in spans:
-            low = max(low, reach)
-            if high > low:
-                total += high - low
-                reach = high
-        return total
+        return covered((w for w in judge.windows if stops_clock(w, entries)), start, end)
 
     def check(self, history: History, params: InvariantSpec) -> list[Verdict]:
         judge = Judge(self.name, history, params)

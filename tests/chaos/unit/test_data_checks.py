@@ -213,6 +213,22 @@ def test_a_reflection_later_than_the_bound_fails(craft: Craft) -> None:
                                     "start_denied sent at")
 
 
+def test_time_under_faults_does_not_count_against_the_bound(craft: Craft) -> None:
+    """A completion sent a moment before a broker SIGKILL whose restart took 28 s (log recovery) was
+    reflected 36 s later: late by the wall clock, not by the time its path was up."""
+    events = [start_sent(5.0, "r1"), *fault("broker killed", 6.0, 37.0), grant(41.0, reservation="r1")]
+    [verdict] = acked(craft, *events, end=50.0)
+    assert verdict.ok, verdict.message
+    [late] = acked(craft, start_sent(5.0, "r1"), *fault("broker killed", 6.0, 10.0), grant(41.0, reservation="r1"),
+                   end=50.0)
+    assert late.message.startswith("acknowledged start_sent reservation=r1 reflected only 36.0 s later, 32.0 s of "
+                                   "them without faults (bound 30 s)")
+    [lost] = acked(craft, start_sent(5.0, "r1"), *fault("broker killed", 6.0, 37.0), end=50.0)
+    assert lost.ok, "14 s without faults since it was sent: it may still come"
+    [lost] = acked(craft, start_sent(5.0, "r1"), *fault("broker killed", 6.0, 37.0), end=70.0)
+    assert not lost.ok and "never reflected" in lost.message
+
+
 def test_a_reflection_before_its_message_counts(craft: Craft) -> None:
     """An effect already caused another way (a session closed before a late completion arrived)."""
     assert acked(craft, grant(1.0, reservation="r1"), start_sent(5.0, "r1"))[0].ok
