@@ -73,6 +73,17 @@ def test_an_unreachable_engine_raises_the_specific_error(monkeypatch: pytest.Mon
         DockerBackend.start(brokers=1)
 
 
+@pytest.mark.parametrize("network", ["host", "bridge", "auto"])
+def test_an_unreachable_engine_is_the_specific_error_on_every_network(
+    monkeypatch: pytest.MonkeyPatch, network: str, tmp_path: Path,
+) -> None:
+    """The pytest plugin skips on this error by name: any other would turn "no engine" into a failure."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("EVCHAOS_DOCKER_NETWORK", network)
+    with pytest.raises(DockerEngineUnavailable, match="no Docker engine is reachable"):
+        make_backend("docker", workdir=tmp_path)
+
+
 class FakeDocker:
     """Stands in for docker-py's Container: records calls and moves between Docker's states."""
 

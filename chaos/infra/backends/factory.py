@@ -19,14 +19,14 @@ def docker_network() -> str:
     """``host`` or ``bridge``: ``EVCHAOS_DOCKER_NETWORK``, else ``host`` where the engine has no bridge
     network (``dockerd --bridge=none``, as on machines where none may be made), else ``bridge``."""
     chosen = os.environ.get("EVCHAOS_DOCKER_NETWORK", "auto")
-    if chosen in ("host", "bridge"):
-        return chosen
-    if chosen != "auto":
+    if chosen not in ("host", "bridge", "auto"):
         raise ValueError(f"EVCHAOS_DOCKER_NETWORK must be host, bridge or auto, not {chosen!r}")
     from chaos.infra.backends.docker.engine import require_engine
     from chaos.infra.container import docker
 
-    require_engine()  # no engine: DockerEngineUnavailable, the docker tests' one skip
+    require_engine()  # no engine: DockerEngineUnavailable, the docker tests' one skip, whatever the network
+    if chosen != "auto":
+        return chosen
     return "bridge" if docker("network", "inspect", "bridge", check=False).returncode == 0 else "host"
 
 
@@ -50,7 +50,8 @@ def make_backend(
     roles: tuple[str, ...] = DEFAULT_ROLES, secured: bool = False,
 ) -> Infra:
     """A running backend; the caller owns it and calls ``down()`` when done. ``secured`` (SASL and
-    ACLs) is the local backend's; the others say so rather than run open."""
+    ACLs) is for the backends that start their brokers (local, docker on the host network); the
+    others say so rather than run open."""
     if secured and name == "external":
         raise ValueError("--chaos-security sasl needs a backend that starts its brokers (local or docker), "
                          "not the external one")
