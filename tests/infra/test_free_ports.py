@@ -100,6 +100,7 @@ from pathlib import Path
 from chaos.infra.ports import lease
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 print("won" if lease(24680, Path(sys.argv[1])) else "lost", flush=True)
+sys.stdin.read()  # alive until every racer has raced: a winner that ended would leave a stale lease
 """
 
 
@@ -107,7 +108,11 @@ def test_of_many_processes_reclaiming_one_stale_lease_exactly_one_wins(own_lease
     own_leases.mkdir(parents=True, exist_ok=True)
     (own_leases / "24680").write_text("1-nosuchprocess 0 process\n")  # its owner is long gone
     go = str(time.time() + 1.5)
-    racers = [subprocess.Popen([sys.executable, "-c", RACE, str(own_leases), go], stdout=subprocess.PIPE, text=True,
-                               cwd=Path(__file__).parents[2]) for _ in range(8)]
-    said = [racer.communicate(timeout=60)[0].strip() for racer in racers]
+    racers = [subprocess.Popen([sys.executable, "-c", RACE, str(own_leases), go], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]) for _ in range(8)]
+    try:  # on a busy machine a racer may start late; the others stay alive until it has raced
+        said = [racer.stdout.readline().strip() for racer in racers if racer.stdout is not None]
+    finally:
+        for racer in racers:
+            racer.communicate(timeout=60)
     assert sorted(said) == ["lost"] * 7 + ["won"], said
