@@ -14,7 +14,6 @@ Containers carry the run's label (``chaos.infra.lifeline``): a run's watchdog re
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -125,10 +124,3 @@ def container_service(
         name=name, argv=argv, workdir=workdir, env=dict(env or {}), ready=ready, ready_timeout=ready_timeout,
         data_dirs=data_dirs, stop_timeout=stop_timeout, container=cname,
     )
-
-
-def remove_quietly(names: Sequence[str]) -> None:
-    """Remove containers by name, whatever state they are in (teardown: nothing may stop it)."""
-    with contextlib.suppress(ServiceError, OSError, subprocess.TimeoutExpired):
-        if names:
-            docker("rm", "--force", *names, check=False)

@@ -22,7 +22,7 @@ from pathlib import Path
 from chaos.infra.backends.base import say
 from chaos.infra.backends.docker.engine import DockerEngineUnavailable, require_engine
 from chaos.infra.install import cache_home, run_streaming
-from chaos.infra.service import Service, read_pid
+from chaos.infra.service import Service
 
 ENGINE_ARGS = ("--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false")
 """No default bridge network, no NAT, no firewall rules: containers use the host's network only."""
@@ -100,7 +100,7 @@ def stop_engine() -> bool:
     """Stop the engine ``ensure_engine`` started (found by its pid file); an engine started otherwise is
     never touched. True if one was stopped."""
     service = _engine_service()
-    if read_pid(service.pid_path) is None or not service.is_running():
+    if not service.is_running():  # no pid file, or its process has ended
         return False
     say("stopping the Docker engine the harness started")
     service.stop()

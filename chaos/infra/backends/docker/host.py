@@ -28,7 +28,7 @@ from chaos.infra.install import Installation
 from chaos.infra.kafka_broker import broker_ready, server_properties
 from chaos.infra.security import ClusterSecurity
 from chaos.infra.service import Service
-from chaos.infra.topology import DEFAULT_ROLES, Topology
+from chaos.infra.topology import Topology
 from chaos.infra.toxiproxy.server import toxiproxy_ready
 
 
@@ -49,16 +49,6 @@ class HostDockerBackend(LocalBackend):
     ) -> None:
         self.kafka_image = kafka or kafka_image()
         super().__init__(workdir, topology, inst, security)
-
-    @classmethod
-    def create(
-        cls, workdir: Path, brokers: int = 1, roles: tuple[str, ...] = DEFAULT_ROLES,
-        inst: Installation | None = None, secured: bool = False,
-    ) -> HostDockerBackend:
-        if brokers not in (1, 3):
-            raise ValueError(f"--brokers must be 1 or 3, not {brokers}")
-        return cls(workdir, Topology.allocate(brokers, roles), inst,
-                   ClusterSecurity.generate() if secured else None)
 
     def _toxiproxy_service(self) -> Service:
         host, port = self.topology.host, self.topology.toxiproxy_port

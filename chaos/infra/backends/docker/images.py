@@ -105,9 +105,21 @@ def project_name() -> str:
 
 
 def _stage_project(context: Path) -> None:
-    """This project's wheel and every dependency's, made here, where the package index is reachable."""
+    """This project's wheel and every dependency's, made here, where the package index is reachable.
+
+    The wheel is made from a copy of exactly the files its hash covers (``_sources``): built in the
+    checkout itself, setuptools would reuse its ``build/`` folder, where a module deleted since the
+    last build still lies and would go into the image."""
+    tree = context.parent / "source"
+    for source in [*_sources(), REPO_ROOT / "README.md"]:
+        target = tree / Path(source).relative_to(REPO_ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if Path(source).is_dir():  # not a git checkout: _sources names whole folders
+            shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
     wheels = context / "wheels"
-    run_streaming([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), str(REPO_ROOT)],
+    run_streaming([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), str(tree)],
                   dict(os.environ), re.compile(r"ERROR|error:"), "pip wheel")
     (wheels / "PROJECT").write_text(project_name())
 
@@ -125,11 +137,15 @@ def catalogue(inst: Installation | None = None) -> dict[str, Image]:
 
 
 # -- what the engine has --------------------------------------------------------------------------
+def _inspect(tag: str, template: str) -> str | None:
+    """One field of an image (a Go template of ``docker image inspect``); None: the engine has no such image."""
+    done = docker("image", "inspect", "--format", template, tag, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 def image_label(tag: str) -> str | None:
     """The inputs hash an image was built from; None when the engine has no such image."""
-    done = docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{INPUTS_LABEL}"}}}}', tag,
-                  check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
+    return _inspect(tag, f'{{{{index .Config.Labels "{INPUTS_LABEL}"}}}}')
 
 
 def has_image(tag: str) -> bool:
@@ -215,7 +231,7 @@ def build(image: Image, offline: bool) -> str:
     """Build one image (or find it up to date); returns its tag."""
     base = make_base(image.base) if offline else image.base.public
     dockerfile = REPO_ROOT / image.dockerfile
-    inputs = _digest([base, _base_id(base), dockerfile, *image.inputs()])
+    inputs = _digest([base, _inspect(base, "{{.Id}}") or "(pulled at build time)", dockerfile, *image.inputs()])
     if image_label(image.tag) == inputs:
         say(f"{image.tag} is up to date")
         return image.tag
@@ -243,11 +259,6 @@ def _sources() -> list[str | Path]:
     if done.returncode != 0:  # not a git checkout: hash the folders themselves
         return [REPO_ROOT / "pyproject.toml", REPO_ROOT / "system", REPO_ROOT / "chaos"]
     return [REPO_ROOT / name for name in done.stdout.decode().split("\0") if name and (REPO_ROOT / name).is_file()]
-
-
-def _base_id(base: str) -> str:
-    done = docker("image", "inspect", "--format", "{{.Id}}", base, check=False)
-    return done.stdout.strip() if done.returncode == 0 else "(pulled at build time)"
 
 
 def build_all(names: Iterable[str] | None = None, offline: bool = False) -> list[str]:
