@@ -14,6 +14,7 @@ from evcharge.messages import Topics
 from scenarios.ev.enrolment import REGISTRY, enrol, key_file
 from scenarios.ev.forgeries import forge
 from scenarios.ev.grants import grants_for
+from scenarios.ev.meter_records import state_file
 
 CPS = ("CP_001", "CP_002")
 DRIVERS = ("D1", "D2")
@@ -187,7 +188,7 @@ def ev_spec(
                 f"cp-{cp}",
                 evcharge("cp", "--id", cp, "--health-port", str(port), "--charge-duration", str(charge_duration),
                          "--telemetry-period", str(period),
-                         "--state", "{workdir}/" + f"cp-{cp}.state", *secured(f"cp-{cp}", "cp", cp)),
+                         "--state", state_file(cp), *secured(f"cp-{cp}", "cp", cp)),
                 role="cp", env=env, ready=f"tcp {port}", ready_timeout=30, grants=grants_for("cp"),
             ),
             ServiceSpec(

@@ -22,6 +22,7 @@ from chaos.nemesis import Schedule
 from scenarios.ev.central_records import record_central
 from scenarios.ev.charge import POLL, Charge
 from scenarios.ev.driver_api import DriverClient
+from scenarios.ev.meter_records import record_meters, state_file
 from scenarios.ev.parallel import in_parallel
 from scenarios.ev.views import record_driver_tickets, record_views
 
@@ -51,6 +52,7 @@ class EvScenario:
             ("views", lambda: record_views(self.history, scenario, self.db, self.drivers)),
             ("driver tickets", lambda: record_driver_tickets(self.history, self.drivers)),
             ("central db", lambda: record_central(self.history, self.db)),
+            ("cp meters", lambda: record_meters(self.history, self.meters)),
         ]
 
     # -- the wrapped scenario, as the suites use it ------------------------------------------------
@@ -98,6 +100,13 @@ class EvScenario:
     def db(self) -> Path:
         """Central's database, the record the checks trust."""
         return Path(self.scenario.system.values["db"])
+
+    @property
+    def meters(self) -> dict[str, Path]:
+        """Each CP's state file, where its engine keeps what it metered (``meter_records``)."""
+        workdir = self.scenario.system.values["workdir"]
+        cps = [s.name.removeprefix("cp-") for s in self.scenario.spec.services if s.name.startswith("cp-")]
+        return {cp: Path(state_file(cp).format(workdir=workdir)) for cp in cps}
 
     def charge(
         self, driver: str = "D1", cp_id: str | None = None, duration_s: float | None = None, f: str = "charge",

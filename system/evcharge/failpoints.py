@@ -27,6 +27,8 @@ The points placed so far (grep ``failpoint(`` for the current list):
 - ``central.offsets-committed`` (``central/service.py``): the same batch's offsets have been handed
   to the consumer's ``commit(wait=False)`` (asynchronous: the broker may not have them yet); the
   next poll has not happened.
+- ``engine.supply-finished`` (``cp/engine.py``): a supply's completion is stored in the engine's
+  state file and not yet queued for Kafka (a kill here loses it unless the restart sends it again).
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ lock, before any energy flows) and a start for a recorded session is ignored. In
 with ``EngineConfig.state`` (``--state PATH``, env ``EVCHARGE_CP_STATE``) in a SQLite file
 (``supplied.py``), so a restarted engine that reads its commands again (offsets rewound, or killed
 before committing them) does not supply a session Central has long closed.
+
+The same file keeps the meter: each reading, and each completion as sent until Kafka acknowledges
+it. An engine killed while its send queue held a charge's telemetry and completion (its link down)
+sends that completion again when it starts, and reports a supply the kill cut short with its last
+reading (reason ``engine_restarted``): the energy delivered is billed, not only what reached Kafka.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from evcharge.auth.component import NO_AUTH, ComponentAuth
 from evcharge.config import KafkaSettings
 from evcharge.cp.health import HealthServer
 from evcharge.cp.meter import Supply
-from evcharge.cp.supplied import SuppliedSessions
-from evcharge.inbox import Inbox, RecentIds
-from evcharge.kafka import ResilientProducer
+from evcharge.cp.supplied import Interrupted, StoredCompletion, SuppliedSessions, VolatileSessions
+from evcharge.failpoints import failpoint
+from evcharge.inbox import Inbox
+from evcharge.kafka import PendingSend, ResilientProducer
 from evcharge.logs import bound
 from evcharge.messages import (
     ChargingCompleted,
@@ -52,12 +58,29 @@ from evcharge.supervise import Supervised, down
 log = logging.getLogger("evcharge.engine")
 
 
+RESTARTED = "engine_restarted"
+"""The reason of a completion for a supply the engine's death cut short, sent when it starts again."""
+
+
 class SessionLedger(Protocol):
-    """What the engine needs of its record of supplied sessions (``RecentIds``, ``SuppliedSessions``)."""
+    """The engine's record of supplied sessions and their meter (``SuppliedSessions``, or
+    ``VolatileSessions`` without a state file)."""
 
     def add(self, session_id: str) -> bool:
         """Record ``session_id``; False if it was recorded already."""
         ...
+
+    def meter(self, session_id: str, kwh: float, elapsed_s: float) -> None: ...
+
+    def finish(self, completion: StoredCompletion, kwh: float, elapsed_s: float) -> None: ...
+
+    def delivered(self, session_id: str) -> None: ...
+
+    def undelivered(self) -> list[StoredCompletion]: ...
+
+    def interrupted(self) -> list[Interrupted]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +105,8 @@ class Engine:
         self.source = f"engine:{config.cp_id}"
         # Sessions already supplied: a redelivered start is ignored. Opened first: a bad ``state``
         # path fails before any port is bound.
-        self._finished: SessionLedger = SuppliedSessions(config.state) if config.state else RecentIds(1000)
+        self._supplied: SessionLedger = SuppliedSessions(config.state) if config.state else VolatileSessions()
+        self._unconfirmed: dict[str, PendingSend] = {}  # completions queued, not yet acknowledged
         self.producer = producer or ResilientProducer(kafka, self.source, seal=auth.sealer)
         self.inbox = Inbox(
             kafka,
@@ -105,6 +129,7 @@ class Engine:
     # -- lifecycle -------------------------------------------------------------------------------
     def run(self) -> None:
         self.health.start()
+        self.recover()
         self.inbox.start()
         log.info("engine ready", extra={"health_port": self.health.port})
         self.meter.run()
@@ -114,13 +139,39 @@ class Engine:
         self.close_state()
 
     def close_state(self) -> None:
-        """Close the supplied-sessions file, if any (every id in it is committed already)."""
-        if isinstance(self._finished, SuppliedSessions):
-            self._finished.close()
+        """Close the supplied-sessions file, if any (every row in it is committed already)."""
+        self._supplied.close()
+
+    def recover(self) -> None:
+        """What a previous run of this engine left unsaid: its completions Kafka never acknowledged,
+        sent again as they were, and the supplies its death cut short, completed with their last
+        reading. Before the inbox starts, so no new supply can begin first."""
+        with self._lock:
+            for stored in self._supplied.undelivered():
+                log.warning("completion never acknowledged: sending it again", extra={"session_id": stored.session_id})
+                item = PendingSend(self.kafka.topic(Topics.CP_EVENTS), stored.key, stored.record, stored.message_id)
+                self.producer.send_raw([item])
+                self._unconfirmed[stored.session_id] = item
+            for cut in self._supplied.interrupted():
+                with bound(session_id=cut.session_id):
+                    log.warning("supply cut short by the engine's death: completing it",
+                                extra={"kwh": round(cut.kwh, 6)})
+                    self._complete(cut.session_id, cut.kwh, cut.elapsed_s, RESTARTED)
 
     def _meter(self) -> None:
         while not self.stopping.wait(self._until_next_tick(time.monotonic())):
             self.tick(time.monotonic())
+            self._confirm()
+
+    def _confirm(self) -> None:
+        """Forget the stored completions Kafka has acknowledged (one that failed for good stays
+        stored: the next start tries it again)."""
+        with self._lock:
+            for session_id, item in list(self._unconfirmed.items()):
+                if item.delivered.is_set():
+                    self._supplied.delivered(session_id)
+                if item.settled.is_set():
+                    del self._unconfirmed[session_id]
 
     def _until_next_tick(self, now: float) -> float:
         """The telemetry period, or less when the supply ends sooner: a charge ends when it is due,
@@ -142,20 +193,11 @@ class Engine:
             if self.supply is not None:
                 log.info("start_supply ignored: already supplying", extra={"supplying": self.supply.session_id})
                 return
-            if not self._finished.add(cmd.session_id):  # recorded before any energy flows
+            if not self._supplied.add(cmd.session_id):  # recorded before any energy flows
                 log.info("start_supply ignored: this session was supplied already")
                 return
             if self.ko.is_set():
-                self._send(
-                    ChargingCompleted(
-                        cp_id=self.config.cp_id,
-                        session_id=cmd.session_id,
-                        kwh=0.0,
-                        duration_s=0.0,
-                        reason="engine_fault",
-                    ),
-                    cause,
-                )
+                self._complete(cmd.session_id, 0.0, 0.0, "engine_fault", cause)
                 return
             self.supply = Supply(
                 cmd.session_id,
@@ -186,6 +228,7 @@ class Engine:
             if supply.done(now):
                 self._finish(now, "completed")
                 return
+            self._supplied.meter(supply.session_id, round(supply.kwh, 6), round(supply.elapsed(now), 3))
             self._send(
                 Telemetry(
                     cp_id=self.config.cp_id,
@@ -203,16 +246,20 @@ class Engine:
         self.supply = None
         with bound(session_id=supply.session_id):
             log.info("supply finished", extra={"reason": reason, "kwh": round(supply.kwh, 6)})
-            self._send(
-                ChargingCompleted(
-                    cp_id=self.config.cp_id,
-                    session_id=supply.session_id,
-                    kwh=round(supply.kwh, 6),
-                    duration_s=round(supply.elapsed(now), 3),
-                    reason=reason,
-                ),
-                cause,
-            )
+            self._complete(supply.session_id, round(supply.kwh, 6), round(supply.elapsed(now), 3), reason, cause)
+
+    def _complete(self, session_id: str, kwh: float, duration_s: float, reason: str,
+                  cause: Message | None = None) -> None:
+        """Send a supply's completion, stored first: until Kafka acknowledges it, a restart sends
+        the same record again (``recover``)."""
+        body = ChargingCompleted(cp_id=self.config.cp_id, session_id=session_id, kwh=kwh, duration_s=duration_s,
+                                 reason=reason)
+        message = make(body, self.source, causation_id=cause.message_id if cause else None)
+        item = self.producer.record(self.kafka.topic(Topics.CP_EVENTS), message, key=self.config.cp_id)
+        self._supplied.finish(StoredCompletion(session_id, item.message_id, item.key, item.value), kwh, duration_s)
+        failpoint("engine.supply-finished")  # stored, not queued: a kill here loses it unless stored
+        self.producer.send_raw([item])
+        self._unconfirmed[session_id] = item
 
     def _send(self, body: Strict, cause: Message | None = None) -> None:
         message = make(body, self.source, causation_id=cause.message_id if cause else None)

@@ -101,13 +101,20 @@ class ResilientProducer:
         """Queue ``message`` for ``topic``; returns at once. Delivery is in order, at least once.
 
         ``droppable`` None: by the message's type (``sendqueue.DROPPABLE_TYPES``)."""
+        item = self.record(topic, message, key, droppable)
+        self.send_raw([item])
+        return item
+
+    def record(
+        self, topic: str, message: Message, key: str | None = None, droppable: bool | None = None,
+    ) -> PendingSend:
+        """``message`` encoded and sealed as ``send`` would queue it, not queued: for a caller that
+        stores the very record before it goes (the engine's completions), then ``send_raw``s it."""
         if droppable is None:
             droppable = message.type in DROPPABLE_TYPES
         raw_key = key.encode() if key else None
         value = encode(message) if self._seal is None else self._seal(encode(message))
-        item = PendingSend(topic, raw_key, value, message.message_id, droppable=droppable)
-        self.send_raw([item])
-        return item
+        return PendingSend(topic, raw_key, value, message.message_id, droppable=droppable)
 
     def send_raw(self, items: Iterable[PendingSend]) -> None:
         """Queue records already encoded (Central re-sends its outbox rows as they were stored)."""

@@ -115,3 +115,72 @@ def test_without_state_a_new_engine_remembers_nothing(tmp_path):
         for engine in engines:
             engine.health.close()
             engine.producer.close(drain_timeout=0)
+
+
+def engine_over(state: str, broker: FakeBroker) -> Engine:
+    return Engine(EngineConfig("CP_001", health_port=0, power_kw=36, state=state), FAST, producer=fake_producer(broker))
+
+
+def stop_engine(engine: Engine) -> None:
+    engine.health.close()
+    engine.producer.close(drain_timeout=0)
+    engine.close_state()
+
+
+def test_a_completion_queued_when_the_engine_died_is_sent_again_by_the_next_one(tmp_path):
+    """Kafka away, a charge finishes, the engine dies with telemetry and completion in its queue:
+    the restarted engine sends that very completion (same message id), so the energy is billed."""
+    broker = FakeBroker(down=True)
+    state = str(tmp_path / "supplied.db")
+    first = engine_over(state, broker)
+    start(first, "s1")
+    t0 = first.supply.started
+    for second in range(1, 12):
+        first.tick(t0 + second)
+    first.health.close()
+    first.producer.close(drain_timeout=0)  # dies with its send queue: nothing reached Kafka
+    first.close_state()
+    broker.down = False
+    assert broker.records == []
+    second = engine_over(state, broker)
+    try:
+        second.recover()
+        wait_for(lambda: second.producer.pending() == 0)
+        (done,) = broker.messages()
+        assert done.type == "charging_completed" and done.body.session_id == "s1"
+        assert done.body.kwh == pytest.approx(0.1) and done.body.reason == "completed"
+        second._confirm()
+        assert second._supplied.undelivered() == []  # acknowledged: a third start sends nothing
+    finally:
+        stop_engine(second)
+    third = engine_over(state, broker)
+    try:
+        third.recover()
+        assert third.producer.pending() == 0 and len(broker.messages()) == 1
+    finally:
+        stop_engine(third)
+
+
+def test_a_supply_cut_short_by_the_engines_death_is_completed_with_its_last_reading(tmp_path):
+    broker = FakeBroker(down=True)
+    state = str(tmp_path / "supplied.db")
+    first = engine_over(state, broker)
+    start(first, "s1")
+    t0 = first.supply.started
+    for second in range(1, 4):
+        first.tick(t0 + second)  # three seconds metered, then the process is killed mid-supply
+    first.health.close()
+    first.producer.close(drain_timeout=0)
+    first.close_state()
+    broker.down = False
+    second = engine_over(state, broker)
+    try:
+        second.recover()
+        wait_for(lambda: second.producer.pending() == 0)
+        (done,) = broker.messages()
+        assert (done.body.session_id, done.body.reason) == ("s1", "engine_restarted")
+        assert done.body.kwh == pytest.approx(36 * 3 / 3600) and done.body.duration_s == pytest.approx(3.0)
+        start(second, "s1")  # and the start read again is still ignored
+        assert second.supply is None
+    finally:
+        stop_engine(second)

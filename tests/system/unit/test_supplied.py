@@ -47,3 +47,29 @@ def test_by_default_an_id_is_kept_as_long_as_the_wire_accepts_its_start(tmp_path
     store = SuppliedSessions(tmp_path / "s.db")
     assert (store.keep, store.max_age) == (supplied.KEEP, wire.DEDUP_RETENTION_S)
     store.close()
+
+
+def test_a_file_from_before_the_meter_columns_gains_them_and_keeps_its_ids(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE supplied (session_id TEXT PRIMARY KEY, started_at REAL NOT NULL);"
+                      "INSERT INTO supplied VALUES ('s0', 1.0);")
+    old.close()
+    store = SuppliedSessions(path, max_age=float("inf"))
+    assert "s0" in store and not store.add("s0")
+    assert [cut.session_id for cut in store.interrupted()] == ["s0"]
+    store.close()
+
+
+def test_a_completion_is_kept_until_delivered_and_a_finished_supply_is_not_interrupted(tmp_path):
+    store = SuppliedSessions(tmp_path / "s.db")
+    store.add("s1")
+    store.meter("s1", 0.5, 10.0)
+    (cut,) = store.interrupted()
+    assert (cut.kwh, cut.elapsed_s) == (0.5, 10.0)
+    store.finish(supplied.StoredCompletion("s1", "m1", b"CP_001", b"record"), 0.6, 12.0)
+    assert store.interrupted() == []
+    assert store.undelivered() == [supplied.StoredCompletion("s1", "m1", b"CP_001", b"record")]
+    store.delivered("s1")
+    assert store.undelivered() == []
+    store.close()
