@@ -22,7 +22,7 @@ RUN python3 -m venv /opt/evcharge \
          /opt/evcharge/bin/pip install /src; \
        fi \
     && rm -rf /src \
-    && mkdir -p /data && chown 1000:1000 /data
+    && mkdir -p /data /secrets && chown 1000:1000 /data /secrets && chmod 700 /secrets
 
 USER 1000:1000
 WORKDIR /data

@@ -72,7 +72,9 @@ def test_engine_killed_with_its_charge_unreported(ev):
     The restarted engine must send the completion its state file kept, so the ticket bills the
     energy its meter recorded (the conservation rule reads that meter), not the 0 kWh that reached
     Kafka."""
-    run = ev("cp engine SIGKILL with its charge unreported", charge_duration=1.5)
+    # 5 s: the stall and the failpoint are in place long before the supply ends, even on a loaded
+    # machine (with 1.5 s the charge could end before the point was armed, and the kill never came)
+    run = ev("cp engine SIGKILL with its charge unreported", charge_duration=5.0)
     run.start()
     run.wait_cps()
     charge = run.charge("D1", "CP_001")

@@ -85,24 +85,10 @@ class ClusterSecurity:
         return f'{PLAIN_MODULE} required username="{login.user}" password="{login.password}" {users};'
 
     def broker_properties(self, roles: Iterable[str]) -> dict[str, str]:
-        """The server.properties lines that switch every listener of a node to SASL."""
-        plain_listeners = [*RESERVED_LISTENERS, HARNESS_ROLE.upper()]
-        scram_listeners = [role.upper() for role in roles if role != HARNESS_ROLE]
-        props = {
-            "listener.security.protocol.map": ",".join(
-                f"{name}:SASL_PLAINTEXT" for name in (*plain_listeners, *scram_listeners)),
-            "sasl.mechanism.controller.protocol": PLAIN,
-            "sasl.mechanism.inter.broker.protocol": PLAIN,
-            "authorizer.class.name": AUTHORIZER,
-            "super.users": f"User:{BROKER_USER};User:{HARNESS_USER}",
-            "allow.everyone.if.no.acl.found": "false",
-        }
-        for name in plain_listeners:
-            props[f"listener.name.{name.lower()}.sasl.enabled.mechanisms"] = PLAIN
+        """The server.properties lines that switch every listener of a node to SASL, passwords inline."""
+        props = sasl_properties(roles)
+        for name in plain_listeners():
             props[f"listener.name.{name.lower()}.plain.sasl.jaas.config"] = self._plain_jaas(self.broker)
-        for name in scram_listeners:
-            props[f"listener.name.{name.lower()}.sasl.enabled.mechanisms"] = SCRAM
-            props[f"listener.name.{name.lower()}.scram-sha-512.sasl.jaas.config"] = f"{SCRAM_MODULE} required;"
         return props
 
     def to_dict(self) -> dict[str, str]:
@@ -115,3 +101,31 @@ class ClusterSecurity:
             raise ValueError("cluster.json: a password must be URL-safe base64 (it goes into a JAAS line "
                              "unquoted); remove the cluster folder to get new ones")
         return cls(*passwords)
+
+
+def plain_listeners() -> list[str]:
+    """The listeners that take PLAIN with the static users: the brokers' own two and the harness's."""
+    return [*RESERVED_LISTENERS, HARNESS_ROLE.upper()]
+
+
+def sasl_properties(roles: Iterable[str]) -> dict[str, str]:
+    """Every SASL setting of a node but the static users' passwords: those go inline
+    (``ClusterSecurity.broker_properties``) or in a JAAS file, one ``<listener>.KafkaServer`` section
+    per PLAIN listener (``docker-compose.yml``, written by ``evcharge provision secrets``)."""
+    plain = plain_listeners()
+    scram_listeners = [role.upper() for role in roles if role != HARNESS_ROLE]
+    props = {
+        "listener.security.protocol.map": ",".join(
+            f"{name}:SASL_PLAINTEXT" for name in (*plain, *scram_listeners)),
+        "sasl.mechanism.controller.protocol": PLAIN,
+        "sasl.mechanism.inter.broker.protocol": PLAIN,
+        "authorizer.class.name": AUTHORIZER,
+        "super.users": f"User:{BROKER_USER};User:{HARNESS_USER}",
+        "allow.everyone.if.no.acl.found": "false",
+    }
+    for name in plain:
+        props[f"listener.name.{name.lower()}.sasl.enabled.mechanisms"] = PLAIN
+    for name in scram_listeners:
+        props[f"listener.name.{name.lower()}.sasl.enabled.mechanisms"] = SCRAM
+        props[f"listener.name.{name.lower()}.scram-sha-512.sasl.jaas.config"] = f"{SCRAM_MODULE} required;"
+    return props

@@ -16,6 +16,7 @@ from evcharge.config import (
     positive_float,
     tcp_port,
 )
+from evcharge.provision import add_provision_parser
 from evcharge.registry.cli import add_registry_parser
 
 EPILOG = "Flags win over environment variables, which win over defaults."
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_key_option(ctl)
 
     add_registry_parser(sub, EPILOG)
+    add_provision_parser(sub, EPILOG)
 
     audit = command("audit", "Check an audit log's hash chain: every record there, in order, unedited.",
                     kafka=False)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from evcharge import logs
 from evcharge.config import ConfigError, kafka_settings
+from evcharge.provision import run_provision
 from evcharge.registry.cli import run_registry
 from evcharge.supervise import on_signal
 
@@ -236,4 +237,5 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": run_status,
     "audit": run_audit,
     "registry": run_registry,
+    "provision": run_provision,
 }

@@ -17,6 +17,8 @@ import pytest
 
 from chaos.infra.backends.docker.host import kafka_image
 from chaos.infra.container import docker
+from chaos.infra.kafka_protocol import SaslError, fetch_metadata
+from chaos.infra.security import HARNESS_USER
 from tests.docker.test_docker_compose import ROOT, compose
 
 pytestmark = pytest.mark.docker
@@ -94,14 +96,37 @@ def test_the_compose_stack_charges_a_car_end_to_end(compose_stack: None) -> None
     assert done["ticket"]["cp_id"] in ("CP_001", "CP_002") and done["ticket"]["kwh"] > 0
 
 
-def test_the_external_backend_runs_scenarios_against_the_compose_stack(compose_stack: None) -> None:
+def harness_password() -> str:
+    """The stack's administrator password, from its secrets volume (as the compose file's header says)."""
+    done = stack("run", "--rm", "--no-deps", "-T", "--entrypoint", "cat", "provision",
+                 "/secrets/kafka/harness.password", timeout=60)
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr
+    return done.stdout.strip()
+
+
+def test_the_compose_stack_lets_in_no_one_without_credentials(compose_stack: None) -> None:
+    internal = json.loads((ROOT / "docker" / "endpoints.json").read_text())["brokers"][0]["internal"]
+    assert fetch_metadata(internal, plain=(HARNESS_USER, harness_password())).brokers, "the administrator: in"
+    for address in (internal, "127.0.0.1:21100"):  # the broker itself, and the drivers' proxy
+        with pytest.raises(OSError):
+            fetch_metadata(address, timeout=3.0)  # no SASL: dropped
+    with pytest.raises(SaslError, match="refused"):
+        fetch_metadata(internal, plain=(HARNESS_USER, "not-the-password"))
+
+
+def test_the_external_backend_runs_scenarios_against_the_compose_stack(compose_stack: None, tmp_path) -> None:
     """Link cuts only: the external backend owns no broker process. Each scenario starts its own
-    services on its own topics, beside the stack's, through the stack's proxies."""
+    services on its own topics, beside the stack's, through the stack's proxies; secured, as the
+    stack is: the harness logs in as its administrator and makes each service its own principal."""
+    endpoints = json.loads((ROOT / "docker" / "endpoints.json").read_text())
+    endpoints["harness_credentials"] = {"user": HARNESS_USER, "password": harness_password(), "mechanism": "PLAIN"}
+    secured = tmp_path / "endpoints.json"
+    secured.write_text(json.dumps(endpoints))
     chosen = "driver-at-authorization or central-during-telemetry"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "scenarios/test_link_cuts.py", "-k", chosen, "-m", "chaos", "-q",
-         "-p", "no:cacheprovider", "-n", "0", "--chaos-backend", "external", "--chaos-security", "none",
-         "--chaos-endpoints", str(ROOT / "docker" / "endpoints.json")],
+         "-p", "no:cacheprovider", "-n", "0", "--chaos-backend", "external", "--chaos-security", "sasl",
+         "--chaos-endpoints", str(secured)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
     )

@@ -20,7 +20,11 @@ from chaos.infra import versions
 from chaos.infra.backends.docker import TOXIPROXY_IMAGE, container_proxies, kafka_env, kafka_properties, layout
 from chaos.infra.backends.docker.images import KAFKA_IMAGE, catalogue
 from chaos.infra.endpoints import Endpoints
+from chaos.infra.security import plain_listeners
 from chaos.infra.topology import with_harness
+from evcharge.auth.acls import principal_of
+from evcharge.provision import make_secrets
+from evcharge.registry.cli import parse_principals
 from scenarios.ev_spec import ev_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +32,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 HOST_OVERRIDE = ROOT / "docker" / "compose.host.yml"
 ROLES = ("driver", "central", "cp", "monitor", "harness")
 """The roles docker-compose.yml and docker/endpoints.json were laid out for, in their port order."""
+SECRETS = "/secrets"
+"""Where every container mounts the deployment's secrets volume."""
 COMMAND_ROLE = {"central": "central", "cp": "cp", "monitor": "monitor", "driver": "driver"}
 """``evcharge <command>`` -> the Kafka client role whose proxies that service must use."""
 
@@ -76,8 +82,51 @@ def test_images_are_the_pinned_versions() -> None:
 def test_kafka_is_configured_exactly_as_the_docker_backend_configures_a_broker() -> None:
     topology = layout(1, ROLES)
     advertised = {link.role: f"toxiproxy:{link.proxy_port}" for link in topology.links}
-    expected = kafka_env(kafka_properties(topology, 1, advertised))
-    assert resolved()["services"]["kafka-1"]["environment"] == expected
+    expected = kafka_env(kafka_properties(topology, 1, advertised, sasl=True))
+    environment = dict(resolved()["services"]["kafka-1"]["environment"])
+    assert environment.pop("KAFKA_OPTS") == f"-Djava.security.auth.login.config={SECRETS}/kafka/server.jaas"
+    assert environment == expected
+
+
+def test_the_brokers_jaas_file_has_a_section_for_every_plain_listener(tmp_path: Path) -> None:
+    """What ``evcharge provision secrets`` writes is what the harness's own clusters take inline."""
+    make_secrets(tmp_path, "cp:CP_001")
+    text = (tmp_path / "kafka" / "server.jaas").read_text()
+    sections = [line.split(" ")[0] for line in text.splitlines() if line.endswith("{")]
+    assert sections == [f"{name.lower()}.KafkaServer" for name in plain_listeners()]
+    broker = (tmp_path / "kafka" / "broker.password").read_text().strip()
+    admin = (tmp_path / "kafka" / "harness.password").read_text().strip()
+    assert text.count(f'username="broker" password="{broker}"') == 3 and f'user_harness="{admin}"' in text
+
+
+def network_services() -> dict[str, dict[str, Any]]:
+    """The EV network's services: the project's image running a component (not ``provision``)."""
+    services = resolved()["services"]
+    return {name: s for name, s in services.items()
+            if s.get("image") == catalogue()["project"].tag and s["command"][0] != "provision"}
+
+
+def test_each_component_logs_in_as_its_own_principal_and_seals_with_its_own_key() -> None:
+    services = resolved()["services"]
+    enrolled = parse_principals(services["provision"]["environment"]["EVCHARGE_ENROLL"])
+    seen = set()
+    for name, service in network_services().items():
+        command, environment = service["command"], service["environment"]
+        role = COMMAND_ROLE[command[0]]
+        ident = "central" if role == "central" else command[command.index("--cp" if role == "monitor" else "--id") + 1]
+        user = principal_of(role, ident)
+        assert environment["EVCHARGE_KAFKA_USER"] == user, name
+        assert environment["EVCHARGE_KAFKA_PASSWORD_FILE"] == f"{SECRETS}/kafka/{user}.password", name
+        assert environment["EVCHARGE_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512", name
+        if role == "central":
+            assert command[command.index("--registry-db") + 1] == f"{SECRETS}/registry.db"
+        else:
+            kind = "driver" if role == "driver" else "cp"
+            assert command[command.index("--key-file") + 1] == f"{SECRETS}/keys/{kind}-{ident}.key", name
+            assert (kind, ident) in enrolled, f"{name}'s {kind} {ident} is not enrolled by provision"
+            seen.add((kind, ident))
+        assert any(v["target"] == SECRETS for v in service["volumes"]), name
+    assert seen == set(enrolled), "provision enrolls exactly the network's components"
 
 
 def test_toxiproxy_config_has_one_proxy_per_role_in_front_of_its_listener() -> None:
@@ -93,8 +142,7 @@ def test_toxiproxy_config_has_one_proxy_per_role_in_front_of_its_listener() -> N
 
 def test_each_service_reaches_kafka_only_through_its_own_roles_proxy() -> None:
     proxy_of = {link.role: f"toxiproxy:{link.proxy_port}" for link in layout(1, ROLES).links}
-    services = resolved()["services"]
-    ev = {name: s for name, s in services.items() if s.get("image") == catalogue()["project"].tag}
+    ev = network_services()
     commands = sorted(s["command"][0] for s in ev.values())
     assert commands == ["central", "cp", "cp", "driver", "monitor", "monitor"]
     for name, service in ev.items():
@@ -128,7 +176,7 @@ def test_the_dockerfile_builds_the_services_image() -> None:
 
 def test_the_host_override_puts_every_service_on_the_host_network_with_distinct_ports() -> None:
     services = resolved(host=True)["services"]
-    assert {name for name, s in services.items() if s.get("network_mode") != "host"} == set()
+    assert {name for name, s in services.items() if s.get("network_mode") not in ("host", "none")} == set()
     assert not any(s.get("ports") for s in services.values()), "published ports mean nothing on the host network"
     assert not resolved(host=True).get("networks"), "no network may be made on the host network"
     health = [s["command"][s["command"].index("--health-port") + 1] for s in services.values()

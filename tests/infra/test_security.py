@@ -175,3 +175,34 @@ def test_each_service_of_a_run_gets_its_own_principal_with_its_grants_only(clust
     assert run.credentials == {}, "the run's principals are removed when it ends"
     with pytest.raises(KafkaError):  # the very password it was given no longer opens anything
         producer(cluster.endpoints.bootstrap("app"), issued).send(mine, b"gone").get(timeout=15)
+
+
+def test_evcharge_provision_gives_each_component_its_own_user_with_its_roles_acls_only(cluster, tmp_path):
+    """The deployment's side (``docker-compose.yml``'s ``principals``): the system's own command makes
+    each component's SCRAM user from the secrets folder, with the ACLs of its role and nothing more;
+    run again, it changes nothing."""
+    import subprocess
+    import sys
+
+    from evcharge.provision import make_secrets
+
+    prefix = f"p{uuid.uuid4().hex[:6]}."
+    make_secrets(tmp_path, "cp:CP_001,driver:D1")
+    (tmp_path / "kafka" / "harness.password").write_text(cluster.endpoints.harness_credentials.password)
+    command = [sys.executable, "-m", "evcharge.cli", "provision", "kafka", "--dir", str(tmp_path),
+               "--enroll", "cp:CP_001,driver:D1", "--topic-prefix", prefix,
+               "--bootstrap", cluster.endpoints.bootstrap("harness")]
+    for _ in range(2):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "4 SCRAM users" in done.stdout, done.stdout + done.stderr
+    app = cluster.endpoints.bootstrap("app")
+    engine = Credentials("cp-CP_001", (tmp_path / "kafka" / "cp-CP_001.password").read_text().strip())
+    writer = producer(app, engine)
+    try:
+        assert writer.send(f"{prefix}cp-events", b"an engine's event").get(timeout=15).offset == 0
+        with pytest.raises(TopicAuthorizationFailedError):
+            writer.send(f"{prefix}driver-events.D1", b"an engine speaking to a driver").get(timeout=15)
+    finally:
+        writer.close(timeout=5)
+    with pytest.raises(KafkaError):
+        producer(app, Credentials("driver-D1", "not-its-password"))

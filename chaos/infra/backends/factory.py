@@ -50,17 +50,15 @@ def make_backend(
     roles: tuple[str, ...] = DEFAULT_ROLES, secured: bool = False,
 ) -> Infra:
     """A running backend; the caller owns it and calls ``down()`` when done. ``secured`` (SASL and
-    ACLs) is for the backends that start their brokers (local, docker on the host network); the
-    others say so rather than run open."""
-    if secured and name == "external":
-        raise ValueError("--chaos-security sasl needs a backend that starts its brokers (local or docker), "
-                         "not the external one")
+    ACLs): the backends that start their brokers (local, docker on the host network) secure them; the
+    external one needs the harness's credentials for its cluster in the endpoints file; the others
+    say so rather than run open."""
     if name == "docker" and docker_network() == "host":
         from chaos.infra.backends.docker.host import HostDockerBackend
 
         return _up(HostDockerBackend.create(workdir or _default_workdir(), brokers=brokers, roles=roles,
                                             secured=secured))
-    if secured and name != "local":
+    if secured and name == "docker":
         raise ValueError("--chaos-security sasl on the docker backend needs its host network "
                          "(EVCHAOS_DOCKER_NETWORK=host)")
     if name == "local":
@@ -75,6 +73,10 @@ def make_backend(
         if not endpoints_file:
             raise ValueError("the external backend needs --chaos-endpoints FILE (from `evchaos infra status --json`)")
         backend_ext = ExternalBackend.from_file(endpoints_file)
+        if secured and not backend_ext.endpoints.secured:
+            raise ValueError(f"--chaos-security sasl with the external backend: {endpoints_file} has no "
+                             "harness_credentials (the administrator's user, password and mechanism of that "
+                             "cluster); add them, or run with --chaos-security none against an open cluster")
         backend_ext.wait_brokers(timeout=30)
         return backend_ext
     if name == "docker":

@@ -48,12 +48,17 @@ def read_key(path: Path) -> bytes:
 
 def write_key(path: Path, key: bytes) -> None:
     """Write ``key`` atomically with mode 0600 (a reader sees the old key or the new one, never half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, key.hex() + "\n")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret atomically with mode 0600, its folder made 0700 if missing."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     # a fresh name, never an existing file, never through a link someone planted in a shared folder
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(key.hex() + "\n")
+        out.write(text)
     os.replace(temporary, path)
 
 

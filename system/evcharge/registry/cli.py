@@ -75,21 +75,30 @@ def run_registry(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
+    enrolled = init_registry(Path(args.db), args.enroll, Path(args.keys_dir))
+    print(f"registry {args.db}: {enrolled} principals enrolled, keys in {args.keys_dir}")
+    return 0
+
+
+def init_registry(db: Path, enroll: str, keys_dir: Path) -> int:
+    """Enroll Central and every principal of ``enroll`` not enrolled yet, writing each key file;
+    returns how many are enrolled. Running it again changes nothing."""
     from evcharge.auth.keys import write_key
     from evcharge.registry.store import RegistryStore
 
-    store = RegistryStore(Path(args.db))
-    wanted = [("central", "central"), *parse_principals(args.enroll)]
-    enrolled = {(e.kind, e.id) for e in store.entries() if e.status == "active"}
-    for kind, ident in wanted:
-        if (kind, ident) in enrolled:
-            continue
-        key = store.enroll(kind, ident)
-        if kind != "central":  # Central reads its key from the database
-            write_key(Path(args.keys_dir) / f"{kind}-{ident}.key", key)
-    store.close()
-    print(f"registry {args.db}: {len(wanted)} principals enrolled, keys in {args.keys_dir}")
-    return 0
+    store = RegistryStore(db)
+    try:
+        wanted = [("central", "central"), *parse_principals(enroll)]
+        enrolled = {(e.kind, e.id) for e in store.entries() if e.status == "active"}
+        for kind, ident in wanted:
+            if (kind, ident) in enrolled:
+                continue
+            key = store.enroll(kind, ident)
+            if kind != "central":  # Central reads its key from the database
+                write_key(keys_dir / f"{kind}-{ident}.key", key)
+    finally:
+        store.close()
+    return len(wanted)
 
 
 def _serve(args: argparse.Namespace) -> int:

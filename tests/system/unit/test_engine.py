@@ -1,5 +1,8 @@
 """The engine meters without Kafka and reports everything, in order, when Kafka returns."""
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from evcharge.cp.engine import Engine, EngineConfig
@@ -127,60 +130,54 @@ def stop_engine(engine: Engine) -> None:
     engine.close_state()
 
 
+def die_after(state: str, broker: FakeBroker, seconds: int) -> None:
+    """An engine over ``state`` starts session s1 with Kafka away, meters ``seconds`` ticks and is
+    killed with its send queue: nothing it metered reached Kafka."""
+    engine = engine_over(state, broker)
+    start(engine, "s1")
+    t0 = engine.supply.started
+    for second in range(1, seconds + 1):
+        engine.tick(t0 + second)
+    stop_engine(engine)
+    assert broker.records == []
+
+
+@contextlib.contextmanager
+def restarted(state: str, broker: FakeBroker) -> Iterator[Engine]:
+    """The next engine over ``state``, with Kafka back: it has recovered and its queue is drained."""
+    broker.down = False
+    engine = engine_over(state, broker)
+    try:
+        engine.recover()
+        wait_for(lambda: engine.producer.pending() == 0)
+        yield engine
+    finally:
+        stop_engine(engine)
+
+
 def test_a_completion_queued_when_the_engine_died_is_sent_again_by_the_next_one(tmp_path):
     """Kafka away, a charge finishes, the engine dies with telemetry and completion in its queue:
     the restarted engine sends that very completion (same message id), so the energy is billed."""
     broker = FakeBroker(down=True)
     state = str(tmp_path / "supplied.db")
-    first = engine_over(state, broker)
-    start(first, "s1")
-    t0 = first.supply.started
-    for second in range(1, 12):
-        first.tick(t0 + second)
-    first.health.close()
-    first.producer.close(drain_timeout=0)  # dies with its send queue: nothing reached Kafka
-    first.close_state()
-    broker.down = False
-    assert broker.records == []
-    second = engine_over(state, broker)
-    try:
-        second.recover()
-        wait_for(lambda: second.producer.pending() == 0)
+    die_after(state, broker, 11)  # the 10 s charge finished
+    with restarted(state, broker) as second:
         (done,) = broker.messages()
         assert done.type == "charging_completed" and done.body.session_id == "s1"
         assert done.body.kwh == pytest.approx(0.1) and done.body.reason == "completed"
         second._confirm()
         assert second._supplied.undelivered() == []  # acknowledged: a third start sends nothing
-    finally:
-        stop_engine(second)
-    third = engine_over(state, broker)
-    try:
-        third.recover()
-        assert third.producer.pending() == 0 and len(broker.messages()) == 1
-    finally:
-        stop_engine(third)
+    with restarted(state, broker):
+        assert len(broker.messages()) == 1
 
 
 def test_a_supply_cut_short_by_the_engines_death_is_completed_with_its_last_reading(tmp_path):
     broker = FakeBroker(down=True)
     state = str(tmp_path / "supplied.db")
-    first = engine_over(state, broker)
-    start(first, "s1")
-    t0 = first.supply.started
-    for second in range(1, 4):
-        first.tick(t0 + second)  # three seconds metered, then the process is killed mid-supply
-    first.health.close()
-    first.producer.close(drain_timeout=0)
-    first.close_state()
-    broker.down = False
-    second = engine_over(state, broker)
-    try:
-        second.recover()
-        wait_for(lambda: second.producer.pending() == 0)
+    die_after(state, broker, 3)  # three seconds metered, then the process is killed mid-supply
+    with restarted(state, broker) as second:
         (done,) = broker.messages()
         assert (done.body.session_id, done.body.reason) == ("s1", "engine_restarted")
         assert done.body.kwh == pytest.approx(36 * 3 / 3600) and done.body.duration_s == pytest.approx(3.0)
         start(second, "s1")  # and the start read again is still ignored
         assert second.supply is None
-    finally:
-        stop_engine(second)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chaos.infra.kafka_broker import CLUSTER_ID, JVM_OPTS, server_properties
+from chaos.infra.security import sasl_properties
 from chaos.infra.topology import DEFAULT_ROLES, Link, Topology, validate_roles
 from chaos.infra.toxiproxy.client import Proxy
 
@@ -56,10 +57,14 @@ def container_proxies(topology: Topology) -> list[Proxy]:
     ]
 
 
-def kafka_properties(topology: Topology, node_id: int, advertised: dict[str, str]) -> dict[str, str]:
+def kafka_properties(
+    topology: Topology, node_id: int, advertised: dict[str, str], sasl: bool = False,
+) -> dict[str, str]:
     """One broker's server.properties: the local backend's tuned settings with container addresses.
 
     ``advertised`` maps each role to the ``host:port`` its clients reach that broker's proxy at.
+    ``sasl``: the local backend's SASL settings too, but the static users' passwords, which a JAAS
+    file gives (``docker-compose.yml``: ``chaos.infra.security.sasl_properties``).
     """
     own = topology.links_of(node_id=node_id)
     listeners = [f"CONTROLLER://0.0.0.0:{CONTROLLER_PORT}", f"INTERNAL://0.0.0.0:{INTERNAL_PORT}",
@@ -71,6 +76,7 @@ def kafka_properties(topology: Topology, node_id: int, advertised: dict[str, str
         "listeners": ",".join(listeners),
         "advertised.listeners": ",".join(advertised_listeners),
         "controller.quorum.voters": ",".join(f"{n}@{broker_host(n)}:{CONTROLLER_PORT}" for n in topology.node_ids),
+        **(sasl_properties(topology.roles) if sasl else {}),
     })
     return props
 

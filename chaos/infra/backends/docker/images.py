@@ -253,9 +253,10 @@ def build(image: Image, offline: bool) -> str:
 
 
 def _sources() -> list[str | Path]:
-    """The files git tracks under the project's packages (what its wheel is made of)."""
-    done = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--", "pyproject.toml", "system", "chaos"],
-                          capture_output=True, timeout=30)
+    """The files under the project's packages that git tracks or would (what its wheel is made of):
+    a module just written and not committed yet is in, one ignored (caches, builds) is not."""
+    done = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                           "--", "pyproject.toml", "system", "chaos"], capture_output=True, timeout=30)
     if done.returncode != 0:  # not a git checkout: hash the folders themselves
         return [REPO_ROOT / "pyproject.toml", REPO_ROOT / "system", REPO_ROOT / "chaos"]
     return [REPO_ROOT / name for name in done.stdout.decode().split("\0") if name and (REPO_ROOT / name).is_file()]
