@@ -8,8 +8,10 @@ Fixtures (scopes chosen so the expensive things start once):
 - ``infra3`` (session): a 3-node cluster, started only if some test asks for it.
 - ``topic_prefix`` (function): a unique prefix for the test's topics and consumer groups.
 - ``chaos_scenario`` (function): a factory of ``chaos.core.scenario.Scenario`` for the system described by
-  the ``chaos_spec`` fixture, which the project under test defines in its own conftest. At teardown
-  every scenario is stopped, judged, attached to the Allure result and added to the console summary.
+  the ``chaos_spec`` fixture, which the project under test defines in its own conftest. When the
+  test's call ends every scenario is stopped, judged, attached to the test's Allure result (its
+  title, description, steps and evidence) and added to the console summary; broken verdicts the
+  test did not assert fail it, with those verdicts as its error.
 - ``chaos_seed`` (parameter): tests that take it run once per seed: ``--chaos-seeds N`` seeds
   (0..N-1, default 5), or exactly ``--chaos-seed S`` to replay one.
 
@@ -24,22 +26,23 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
-from chaos.core.scenario import Scenario
+from chaos.core.scenario import Scenario, ScenarioFailed
 from chaos.core.testmap import TestMap
 from chaos.infra import lifeline
 from chaos.infra.backends.base import Infra
 from chaos.infra.backends.factory import BACKENDS, make_backend
 from chaos.infra.topology import HARNESS_ROLE, parse_roles, with_harness
-from chaos.report.allure import RunEvidence, attach_run
 from chaos.report.console import SummaryCollector
 from chaos.report.figures import append as append_figures
 from chaos.report.figures import scenario_figures
+from chaos.report.page import RunEvidence, attach_run
 
 pytest_plugins = ["chaos.report.pytest_hooks"]
 
@@ -214,7 +217,7 @@ def restore(infra: Infra) -> None:
 
 @pytest.fixture
 def chaos_scenario(
-    request: pytest.FixtureRequest, infra: Infra, topic_prefix: str, tmp_path: Path, chaos_summary: SummaryCollector
+    request: pytest.FixtureRequest, infra: Infra, topic_prefix: str, tmp_path: Path,
 ) -> Iterator[Callable[..., Scenario]]:
     """``chaos_scenario(test, spec=..., cluster=..., **placeholders) -> Scenario``.
 
@@ -224,7 +227,7 @@ def chaos_scenario(
     3-node cluster). Teardown stops each scenario, judges it if the
     test did not, and publishes the evidence (Allure attachments and labels, the console row).
     """
-    made: list[Scenario] = []
+    made: list[Scenario] = request.node.stash.setdefault(SCENARIOS, [])
 
     def make(
         test: TestMap | str | None = None, *, spec: Any = None, seed: int | None = None, invariants: Any = None,
@@ -246,31 +249,73 @@ def chaos_scenario(
         return scenario
 
     yield make
-    unasserted: list[str] = []
+    finish(request.node, made)  # those the call did not finish: it never ran, or its hook broke
+
+
+SCENARIOS = pytest.StashKey[list[Scenario]]()
+"""The scenarios a test made with ``chaos_scenario``, finished when its call ends."""
+FINISHED = pytest.StashKey[set[int]]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, pluggy.Result[None], None]:
+    """Finish the test's scenarios as its call ends, so their evidence lands in the test's own body
+    (not in a fixture's teardown), and fail the test with the broken verdicts it did not assert: a
+    failed scenario's error is its verdicts, once (not also a teardown error)."""
+    outcome = yield
+    made = item.stash.get(SCENARIOS, [])
+    if not made:
+        return
+    finish(item, made)
+    unasserted = [s for s in made if s.failed and not s.asserted]
+    if not unasserted:
+        return
+    message = "\n\n".join(broken_verdicts(s) for s in unasserted)
+    raised = outcome.excinfo[1] if outcome.excinfo else None
+    if raised is not None:
+        message += f"\n\nbefore that, the test itself stopped with {type(raised).__name__}: {raised}"
+    failure = ScenarioFailed(message)
+    failure.__cause__ = raised
+    outcome.force_exception(failure)
+
+
+def broken_verdicts(scenario: Scenario) -> str:
+    """``name: broken rules: a, b`` and each broken verdict: what a failed test's header says."""
+    from chaos.report.story import broken_rules
+
+    lines = [f"  - [{v.invariant}{f' {v.resource}' if v.resource else ''}] {v.message}" for v in scenario.failed]
+    return f"{scenario.name}: broken rules: {', '.join(broken_rules(scenario.verdicts))}\n" + "\n".join(lines)
+
+
+def finish(item: pytest.Item, made: list[Scenario]) -> None:
+    """Stop, judge and publish each scenario not finished yet (each once, whatever the others do)."""
+    from chaos.report.pytest_hooks import summary_of  # late: pytest loads it as a plugin (assert rewriting)
+
+    done = item.stash.setdefault(FINISHED, set())
     for scenario in made:
+        if id(scenario) in done:
+            continue
+        done.add(id(scenario))
         try:
             scenario.stop()
         finally:  # one scenario's failure to stop must not leave the next one's processes running
-            publish(request, scenario, chaos_summary)
-        if scenario.failed and not scenario.asserted:
-            unasserted.append(scenario.name)
-    if unasserted:
-        pytest.fail(f"scenario(s) {unasserted} broke invariants the test never asserted "
-                    "(call scenario.assert_invariants()); see the verdicts in the report", pytrace=False)
+            publish(item, scenario, summary_of(item.config))
 
 
-def publish(request: pytest.FixtureRequest, scenario: Scenario, summary: SummaryCollector) -> None:
+def publish(item: pytest.Item, scenario: Scenario, summary: SummaryCollector) -> None:
     """Judge (if the test did not), close the history, attach the evidence, record the figures and row."""
     if not scenario.verdicts:
         scenario.judge()
     scenario.history.close()
+    module = getattr(item, "module", None)
     attach_run(RunEvidence(
-        suite=request.node.module.__name__.rsplit(".", 1)[-1] if request.node.module else "chaos",
+        suite=module.__name__.rsplit(".", 1)[-1] if module else "chaos",
         history=scenario.history, verdicts=scenario.verdicts, schedule=scenario.schedule,
         logs=scenario.logs, recovery=scenario.recovery,
         components=[s.name for s in scenario.spec.services], workdir=scenario.workdir,
+        doc=getattr(getattr(item, "obj", None), "__doc__", None) or "",
     ))
-    figures_file = request.config.getoption("--chaos-figures")
+    figures_file = item.config.getoption("--chaos-figures")
     if figures_file:
         append_figures(figures_file, scenario_figures(scenario, time.monotonic() - scenario.created))
     rec = scenario.recovery

@@ -68,10 +68,10 @@ def test_monitor_killed_marks_the_cp_disconnected(ev):
 def test_engine_killed_with_its_charge_unreported(ev):
     """What the CPs send is stalled while a charge runs to its end (they still heard the start), and
     the engine is killed at the step after it stored the completion (``engine.supply-finished``):
-    its telemetry and completion die in its send queue, and no topic says the car got any energy.
-    The restarted engine must send the completion its state file kept, so the ticket bills the
-    energy its meter recorded (the conservation rule reads that meter), not the 0 kWh that reached
-    Kafka."""
+    its telemetry and completion die in its send queue, and no topic says the car got the rest of its
+    energy. The restarted engine must send the completion its state file kept, so the ticket bills
+    the energy its meter recorded (the conservation rule reads that meter), not what reached Kafka
+    (with Central's stop grace run out meanwhile, by amending the ticket)."""
     # 5 s: the stall and the failpoint are in place long before the supply ends, even on a loaded
     # machine (with 1.5 s the charge could end before the point was armed, and the kill never came)
     run = ev("cp engine SIGKILL with its charge unreported", charge_duration=5.0)
@@ -79,11 +79,12 @@ def test_engine_killed_with_its_charge_unreported(ev):
     run.wait_cps()
     charge = run.charge("D1", "CP_001")
     charge.wait({"charging"}, 15)
+    # the engine is supplying (its telemetry reached the driver), not only booked by Central: a stall
+    # put in place before the engine read its start would stall the start itself
+    run.wait_for("some energy metered", lambda: (charge.snapshot.get("telemetry") or {}).get("kwh", 0) > 0, 10)
     with (run.fault("timeout", "cp", {"timeout": 0, "stream": "upstream"}),
           run.fault("kill-at", "cp-CP_001", {"point": "engine.supply-finished"})):
         run.wait_for("cp-CP_001 killed", lambda: not run.service("cp-CP_001").is_running(), 5)
     charge.wait({"completed", "failed"}, 30)
-    ticket = charge.snapshot.get("ticket") or {}
-    assert ticket.get("kwh", 0) > 0, f"the energy of the unreported charge is billed: {charge.snapshot}"
     run.wait_cp("CP_001", "available", 20)
-    serve_and_check(run, charge)
+    serve_and_check(run, charge)  # conservation: the ticket bills what the meter kept, not what Kafka heard

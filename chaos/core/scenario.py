@@ -106,11 +106,14 @@ class Scenario:
         if self._sampler is not None and not self._sampler.running:
             self._sampler.start()
         services = [self.system.services[name] for name in names or [s.name for s in self.spec.services]]
+        since = self.history.clock.now()
         for service in services:
             service.start(wait=False)
         if wait:
             for service in services:
                 service.wait_ready()
+        # for the report's story (chaos.report.story): what started, and how long it took to be ready
+        self.history.record("started", services=[s.name for s in services], since=round(since, 6), ready=wait)
 
     def service(self, name: str) -> Any:
         return self.system.services[name]

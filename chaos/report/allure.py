@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,15 +34,21 @@ except ImportError:  # pragma: no cover - exercised only where allure-pytest is 
     HAVE_ALLURE = False
 
 
-class _ToDict(Protocol):
+class ToDict(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
 def enabled() -> bool:
     """True when allure-pytest is recording results for this session (pytest ran with ``--alluredir``)."""
+    return allure_listener() is not None
+
+
+def allure_listener() -> Any:
+    """allure-pytest's listener of this session (None when it is not recording): its reporter takes steps
+    with times given, which ``chaos.report.page`` writes the story with."""
     if not HAVE_ALLURE:
-        return False
-    return any(isinstance(p, AllureListener) for p in plugin_manager.get_plugins())
+        return None
+    return next((p for p in plugin_manager.get_plugins() if isinstance(p, AllureListener)), None)
 
 
 def _type(kind: str) -> Any:
@@ -134,13 +139,42 @@ def attach_history(history: History | Path | str) -> None:
         attach_text("history.jsonl", body)
 
 
+LOG_HEAD, LOG_TAIL = 16 * 1024, 48 * 1024
+"""A log attachment keeps its first and last bytes (the start, and how it ended); the whole log goes
+with it compressed when it is longer (a Central log of one 15 s scenario was 736 KB)."""
+
+
+def bounded_log(text: str, head: int = LOG_HEAD, tail: int = LOG_TAIL) -> str:
+    """``text`` if it is short, else its first ``head`` and last ``tail`` characters, cut at lines,
+    with a line in between that says how much is left out and where it is."""
+    if len(text) <= head + tail:
+        return text
+    first = text[:head].rsplit("\n", 1)[0] + "\n"
+    last = text[-tail:].split("\n", 1)[-1]
+    cut = text[len(first):len(text) - len(last)]
+    return (f"{first}... {cut.count(chr(10))} lines ({len(cut) // 1024} KiB) left out here: the whole log is the "
+            f"attachment beside this one (.gz) ...\n{last}")
+
+
 def attach_logs(logs: Mapping[str, Path | str] | Iterable[Path | str]) -> None:
-    """Every service's log, one attachment each, named ``log: <service>`` (the file stem if unnamed)."""
+    """Every service's log, one attachment each, named ``log: <service>`` (the file stem if unnamed),
+    bounded in size (``bounded_log``); a long one also whole, gzipped."""
     if not enabled():
         return
+    import gzip
+
     named = logs.items() if isinstance(logs, Mapping) else ((Path(p).stem, p) for p in logs)
     for service, path in sorted(named, key=lambda item: str(item[0])):
-        attach_file(f"log: {service}", path)
+        source = Path(path)
+        if not source.exists():
+            attach_text(f"log: {service}", f"(no file at {source})")
+            continue
+        text = source.read_text(errors="replace")
+        short = bounded_log(text)
+        attach_text(f"log: {service}", short)
+        if short != text:
+            allure.attach(gzip.compress(text.encode(), 6), name=f"log: {service} (whole, gzip)",
+                          attachment_type="application/gzip", extension="log.gz")
 
 
 def verdicts_text(verdicts: Sequence[Verdict]) -> str:
@@ -164,7 +198,7 @@ def attach_verdicts(verdicts: Sequence[Verdict]) -> None:
     attach_text("verdicts", verdicts_text(verdicts))
 
 
-def attach_recovery(recovery: _ToDict | Mapping[str, Any] | float | None, **figures: Any) -> None:
+def attach_recovery(recovery: ToDict | Mapping[str, Any] | float | None, **figures: Any) -> None:
     """Time-to-recovery figures (a ``Recovery``, a mapping or a number of seconds) plus any extra figures."""
     if not enabled():
         return
@@ -187,37 +221,3 @@ def attach_timeline(history: History, workdir: Path | str | None = None, title: 
     png = plot_timeline(history, folder / "timeline.png", title=title)
     attach_file("timeline", png, "png")
     return png
-
-
-@dataclass
-class RunEvidence:
-    """Everything one scenario produced, attached in one call by ``attach_run``."""
-
-    suite: str
-    history: History
-    verdicts: Sequence[Verdict] = ()
-    schedule: Schedule | None = None
-    logs: Mapping[str, Path | str] = field(default_factory=dict)
-    recovery: _ToDict | Mapping[str, Any] | float | None = None
-    components: Sequence[str] = ()
-    workdir: Path | None = None
-
-    @property
-    def seed(self) -> int | None:
-        """The scenario's one seed, as its history recorded it."""
-        return self.history.seed
-
-
-def attach_run(evidence: RunEvidence) -> None:
-    """Labels plus every attachment, in the order a reader wants them: verdicts first, logs last."""
-    if not enabled():
-        return
-    kinds, targets = schedule_labels(evidence.schedule) if evidence.schedule is not None else ([], [])
-    label_scenario(evidence.suite, kinds, [*evidence.components, *targets], evidence.seed)
-    attach_verdicts(evidence.verdicts)
-    attach_recovery(evidence.recovery)
-    attach_timeline(evidence.history, evidence.workdir, title=evidence.history.meta.get("scenario"))
-    if evidence.schedule is not None:
-        attach_schedule(evidence.schedule, evidence.seed)
-    attach_history(evidence.history)
-    attach_logs(evidence.logs)

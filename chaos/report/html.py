@@ -7,10 +7,16 @@ pinned in ``chaos.infra.versions`` so every machine renders the same report.
 
 The report is generated into a temporary sibling folder and then swapped in, so a failed build never
 leaves a half-written ``reports/html`` behind, and an old report never mixes with a new one.
+
+Two things are kept between runs, beside the results (``reports/``): Allure's history
+(``history.jsonl``, one line per report built: what trends, and which tests flip between passed and
+failed, are made of), and the categories, one per rule of the checks' registry: a failed scenario
+is filed under the first rule it broke (its ``broken_rule`` labels, ``chaos.report.allure``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +31,8 @@ from chaos.infra.install import MARKER, InstallError, cache_home, progress, run_
 MIN_NODE = 20
 DEFAULT_RESULTS = Path("reports/allure-results")
 DEFAULT_OUT = Path("reports/html")
+HISTORY_FILE = "history.jsonl"
+"""Allure's history, next to the results folder (``reports/history.jsonl``), kept across runs."""
 
 
 class NoResultsError(FileNotFoundError):
@@ -119,8 +127,12 @@ def build_report(
     entry = install_allure() if install else allure_bin()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    argv = ["node", str(entry), "generate", str(results.resolve()), "--output", str(staging.resolve()),
-            "--report-name", name]
+    config = staging / "allurerc.json"
+    config.write_text(json.dumps(allure_config(results.resolve().parent / HISTORY_FILE), indent=2))
+    readable = Path(tempfile.mkdtemp(prefix=f".{out.name}-results-", dir=out.parent))
+    without_fixture_noise(results, readable)
+    argv = ["node", str(entry), "generate", str(readable.resolve()), "--output", str(staging.resolve()),
+            "--report-name", name, "--config", str(config)]
     print(f"[evchaos report] generating the report from {count} result(s) in {results}", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=staging)
@@ -128,7 +140,40 @@ def build_report(
             raise ReportError(
                 f"allure generate failed (exit {done.returncode}): {' '.join(argv)}\n{done.stdout}\n{done.stderr}"
             )
+        config.unlink()
         _replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(readable, ignore_errors=True)
     return out / "index.html"
+
+
+def without_fixture_noise(results: Path, into: Path) -> None:
+    """``results`` as the report should read them: every file linked as it is, but the fixtures
+    that set up and tore down fine left out (a scenario's page listed 9 set-up and 14 tear-down rows
+    before its story); a fixture that failed or broke is kept, it is part of why a test failed."""
+    for source in results.iterdir():
+        target = into / source.name
+        if not source.name.endswith("-container.json"):
+            try:
+                os.link(source, target)
+            except OSError:  # another file system: a copy then
+                shutil.copy2(source, target)
+            continue
+        container = json.loads(source.read_text())
+        for side in ("befores", "afters"):
+            container[side] = [f for f in container.get(side) or [] if f.get("status") not in (None, "passed")]
+        if container["befores"] or container["afters"]:
+            target.write_text(json.dumps(container))
+
+
+def allure_config(history: Path) -> dict[str, object]:
+    """The Allure 3 configuration: the history file kept across runs, and a category per rule."""
+    from chaos.checks import check_names
+    from chaos.report.page import BROKEN_RULE
+
+    rules = [{"name": f"broken rule: {rule}", "matchers": {"labels": {BROKEN_RULE: f"^{re.escape(rule)}$"}}}
+             for rule in check_names()]
+    # the steps open: a test's page shows its timeline, verdicts and story without a click
+    awesome = {"options": {"stepTreeExpansion": "expanded"}}
+    return {"historyPath": str(history), "categories": {"rules": rules}, "plugins": {"awesome": awesome}}

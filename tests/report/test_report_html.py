@@ -47,6 +47,7 @@ def test_report_is_built_from_a_real_allure_run(
             allure.dynamic.label("fault_kind", "timeout")
 
         def test_cp_stuck():
+            allure.dynamic.label("broken_rule", "transient-state-limit")
             assert False, "CP_001 reserved for 47.2 s (limit 15 s)"
         """
     )
@@ -66,6 +67,12 @@ def test_report_is_built_from_a_real_allure_run(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stats"]["total"] == 2 and summary["stats"]["failed"] == 1
     assert html.allure_ready() and html.install_allure() == html.allure_bin()  # second call: no npm
+    categories = json.loads((out / "widgets" / "categories.json").read_text())["nodes"].values()
+    assert {"broken rule: transient-state-limit"} <= {node["name"] for node in categories if node["type"] == "category"}
+    history = results.parent / html.HISTORY_FILE
+    assert len(history.read_text().splitlines()) == 1, "each build adds one run to the history kept beside the results"
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    assert len(history.read_text().splitlines()) == 2 and not (out / "allurerc.json").exists()
 
 
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path: Path) -> None:

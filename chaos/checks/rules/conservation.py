@@ -10,7 +10,9 @@ the system granted: a reading for a session the system never had is supplied out
 and a reading that goes back down is a second supply of the same session (a redelivered order).
 
 Judging every sink separately is what catches a bill that differs from what the client was told,
-not only one that differs from the meter.
+not only one that differs from the meter. A bill the system amended (the same ``effect_id_field``,
+sent or read again later: a reading that came after the bill) is judged as it finally stands, by
+its last version in each sink.
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ def sink_name(marker: Marker) -> str:
     where = marker.get("source")
     kind = marker.source.f if isinstance(marker.source, Op) else marker.source.get("type")
     return f"{kind} ({where})" if where else str(kind)
+
+
+def standing(found: list[Marker], id_field: str | None) -> list[Marker]:
+    """Each bill once per sink, as it last stood: of the markers of one sink carrying the same id,
+    the last in time (an amendment); markers without an id are each their own bill."""
+    latest: dict[tuple[str, str], Marker] = {}
+    kept: list[Marker] = []
+    for marker in found:  # in time order
+        ident = marker.get(id_field) if id_field else None
+        if ident is None:
+            kept.append(marker)
+        else:
+            latest[(sink_name(marker), str(ident))] = marker
+    return sorted([*kept, *latest.values()], key=lambda m: m.t)
 
 
 @register
@@ -77,7 +93,7 @@ class Conservation:
         granted = {str(m.get(key)) for m in markers(history, [params.acquire_event], params.acquire_ops)
                    if m.get(key) is not None}
         billed = 0
-        for marker in markers(history, params.quantity_sinks, ()):
+        for marker in standing(markers(history, params.quantity_sinks, ()), params.effect_id_field):
             session, quantity = marker.get(key), number(marker.get(field))
             if session is None or quantity is None:
                 continue

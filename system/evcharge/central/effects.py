@@ -156,6 +156,23 @@ class Effects:
         (``cp_disconnected``), not the engine's echo of it (``stopped_by_cp_disconnected``)."""
         self._close_session(s, kwh, duration, s.stop_reason or STOPPED_BY_CENTRAL, now)
 
+    def _amend(self, s: Session, kwh: float, now: float) -> None:
+        """Bill a final reading that came after the session was billed without it (the stop grace ran
+        out while the engine was away, then a restarted engine sent what its meter kept): the same
+        ticket, its kWh and price raised to the reading, sent to the driver again. Readings only grow,
+        so a reading at or below what was billed (a duplicate) changes nothing."""
+        ticket = self.store.ticket_of(s.session_id)
+        if ticket is None or kwh <= ticket.kwh:
+            return
+        price = cost_eur(kwh, s.price_eur_kwh)
+        log.warning("final reading after the session was billed: ticket amended",
+                    extra={"cp_id": s.cp_id, "session_id": s.session_id, "kwh": kwh, "billed": ticket.kwh,
+                           "price_eur": price})
+        self.store.amend_ticket(ticket.ticket_id, s.session_id, kwh, price)
+        self._to_driver(Ticket(ticket_id=ticket.ticket_id, session_id=s.session_id, driver_id=s.driver_id,
+                               cp_id=s.cp_id, kwh=kwh, price_eur=price, duration_s=ticket.duration_s,
+                               reason=ticket.reason))
+
     def _close_session(self, s: Session, kwh: float, duration: float, reason: str, now: float) -> None:
         ticket_id = fast_id()
         price = cost_eur(kwh, s.price_eur_kwh)

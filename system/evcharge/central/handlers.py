@@ -327,15 +327,12 @@ class Handlers(Effects):
     def on_charging_completed(self, msg: ChargingCompleted, now: float) -> None:
         """The engine's final reading: bills an active session with the engine's reason, a stopping one
         with Central's (why it stopped it) and never less than its last telemetry (readings only
-        grow); a closed one has its ticket already (a duplicate, or the grace billed it)."""
+        grow); a closed one has its ticket already: a duplicate changes nothing, a higher reading
+        (the grace billed the session while its engine was away) amends the ticket."""
         session = self._session_of_cp(msg.cp_id, msg.session_id)
         if session.status == "closed":
-            if msg.kwh > session.kwh:
-                log.warning(
-                    "final reading after the session was billed: energy not billed",
-                    extra={"cp_id": msg.cp_id, "session_id": msg.session_id, "kwh": msg.kwh, "billed": session.kwh},
-                )
-            return  # duplicate completion: the ticket exists already
+            self._amend(session, msg.kwh, now)
+            return
         if session.status == "stopping":
             self._close_stopped(session, max(msg.kwh, session.kwh), msg.duration_s, now)
         else:

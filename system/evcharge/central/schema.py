@@ -158,6 +158,17 @@ class Session:
 
 
 @dataclass(frozen=True)
+class StoredTicket:
+    """A session's bill as Central keeps it (what an amendment starts from)."""
+
+    ticket_id: str
+    kwh: float
+    price_eur: float
+    duration_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class OutboxRow:
     seq: int
     topic: str

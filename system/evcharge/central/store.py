@@ -23,10 +23,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from evcharge.central.schema import SCHEMA, Cp, OutboxRow, Reservation, Session, connect, upgrade
+from evcharge.central.schema import SCHEMA, Cp, OutboxRow, Reservation, Session, StoredTicket, connect, upgrade
 from evcharge.states import CpEvent, CpState, next_state
 
-__all__ = ["PRUNE_BATCH", "Cp", "OutboxRow", "Reservation", "Session", "Store", "connect"]
+__all__ = ["PRUNE_BATCH", "Cp", "OutboxRow", "Reservation", "Session", "Store", "StoredTicket", "connect"]
 
 PRUNE_BATCH = 10_000
 """At most this many rows of a table are deleted per prune (see ``Store.prune_processed``)."""
@@ -326,6 +326,17 @@ class Store:
             "INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ticket_id, s.session_id, s.driver_id, s.cp_id, kwh, price, duration, reason, now),
         )
+
+    def ticket_of(self, session_id: str) -> StoredTicket | None:
+        row = self.conn.execute(
+            "SELECT ticket_id, kwh, price_eur, duration_s, reason FROM tickets WHERE session_id=?", (session_id,)
+        ).fetchone()
+        return StoredTicket(*row) if row else None
+
+    def amend_ticket(self, ticket_id: str, session_id: str, kwh: float, price: float) -> None:
+        """A ticket billed again with a later, higher reading (its session's kWh with it)."""
+        self.conn.execute("UPDATE tickets SET kwh=?, price_eur=? WHERE ticket_id=?", (kwh, price, ticket_id))
+        self.conn.execute("UPDATE sessions SET kwh=? WHERE session_id=?", (kwh, session_id))
 
     def ticket_count(self, session_id: str | None = None) -> int:
         if session_id is None:

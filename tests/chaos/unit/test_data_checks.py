@@ -85,6 +85,17 @@ def test_each_sink_is_judged_apart_and_a_wrong_one_is_named(craft: Craft) -> Non
     )
 
 
+def test_an_amended_bill_is_judged_as_it_finally_stands(craft: Craft) -> None:
+    """The ticket first billed short (the reading came late), then sent again with the same id and
+    the reading: judged by its last version; a bill never amended is still judged as it is."""
+    events = [grant(1.0, session="s1"), metered(6.0, 1.2), db_ticket(9.0, 1.2, 0.42), ticket_sent(7.0, 0.5, 0.18)]
+    assert not failed(conserve(craft, *events, ticket_sent(9.5, 1.2, 0.42)))
+    [verdict] = conserve(craft, *events)  # never amended: the short one stands
+    assert "ticket_sent (topic driver-events) says 0.5" in verdict.message
+    [verdict] = conserve(craft, *events, ticket_sent(9.5, 1.2, 0.42), ticket_sent(9.8, 0.9, 0.32))
+    assert "says 0.9" in verdict.message, "the last version is the one judged, right or wrong"
+
+
 def test_a_bill_for_a_session_never_metered_differs_from_zero(craft: Craft) -> None:
     [verdict] = conserve(craft, db_ticket(5.0, 0.8, 0.28, session="s9"))
     assert verdict.message.startswith("session s9: the source metered 0 but db_ticket (central db) says 0.8")

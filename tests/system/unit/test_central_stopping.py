@@ -76,14 +76,24 @@ def test_with_no_final_reading_the_grace_sweep_bills_the_last_reading_with_the_s
     assert c.status(session) == "closed" and c.sweep() == []
 
 
-def test_a_completion_after_the_session_closed_changes_nothing():
+def test_a_higher_reading_after_the_grace_billed_the_session_amends_its_ticket_once():
+    """The engine was away when the grace ran out (its last reading billed), then a restarted engine
+    sent what its meter kept: the same ticket, raised to that reading, sent again; nothing else."""
     c, session = charging()
     c.send(CpCommand(action="stop", cp_id="CP_001"))
     c.now += 6
-    assert ticket_of(c.sweep_heard(c.now)).kwh == 2.0
-    assert c.complete("CP_001", session, kwh=2.5, reason="stopped_by_cp_stopped") == []  # late: too late
-    assert c.complete("CP_001", session, kwh=2.5) == []
-    assert billed(c, session) == [(2.0, "cp_stopped")]
+    first = ticket_of(c.sweep_heard(c.now))
+    assert first.kwh == 2.0
+    amended = ticket_of(c.complete("CP_001", session, kwh=2.5, reason="engine_restarted"))
+    assert (amended.ticket_id, amended.kwh, amended.reason) == (first.ticket_id, 2.5, "cp_stopped")
+    assert amended.price_eur == cost_eur(2.5, 0.4) and amended.duration_s == first.duration_s
+    assert billed(c, session) == [(2.5, "cp_stopped")] and c.store.session(session).kwh == 2.5  # type: ignore[union-attr]
+    assert c.complete("CP_001", session, kwh=2.5) == []  # the same reading again: nothing
+    assert c.complete("CP_001", session, kwh=2.1) == []  # a lower one: readings only grow
+    assert billed(c, session) == [(2.5, "cp_stopped")] and c.store.ticket_count(session) == 1
+
+
+def test_a_completion_after_the_session_closed_with_it_changes_nothing():
     c2, other = charging()
     c2.send(CpCommand(action="stop", cp_id="CP_001"))
     assert types(c2.complete("CP_001", other, kwh=2.3)) == ["ticket"]

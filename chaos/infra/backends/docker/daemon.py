@@ -13,15 +13,16 @@ with the reason, which the docker tests turn into their one skip.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos.infra import debian
 from chaos.infra.backends.base import say
 from chaos.infra.backends.docker.engine import DockerEngineUnavailable, require_engine
-from chaos.infra.install import cache_home, run_streaming
+from chaos.infra.debian import apt_install
+from chaos.infra.install import cache_home
 from chaos.infra.service import Service
 
 ENGINE_ARGS = ("--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false")
@@ -54,11 +55,7 @@ def engine_answers() -> bool:
 
 def install_engine() -> None:
     """``apt-get install docker.io mmdebstrap``, with progress; raises with apt's words on failure."""
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    say(f"installing {', '.join(PACKAGES)} with apt-get (once per machine)")
-    run_streaming(["apt-get", "update"], env, re.compile(r"^(Get|Hit|Err|Reading)"), "apt-get update")
-    run_streaming(["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES], env,
-                  re.compile(r"^(Setting up|Unpacking|E:)"), "apt-get install")
+    apt_install(PACKAGES)
 
 
 def _engine_service() -> Service:
@@ -71,7 +68,7 @@ def _engine_service() -> Service:
 
 def install_allowed() -> bool:
     """Install only where asked: CI, or ``EVCHAOS_DOCKER_INSTALL=1``."""
-    return os.environ.get("EVCHAOS_DOCKER_INSTALL", "") == "1" or os.environ.get("CI", "").lower() == "true"
+    return debian.install_allowed("EVCHAOS_DOCKER_INSTALL")
 
 
 def ensure_engine(install: bool | None = None) -> EngineState:
@@ -82,9 +79,10 @@ def ensure_engine(install: bool | None = None) -> EngineState:
         if not (install_allowed() if install is None else install):
             return EngineState(False, reason="no Docker engine is installed (dockerd not on PATH); install "
                                "docker.io, or set EVCHAOS_DOCKER_INSTALL=1 to let the harness install it")
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            return EngineState(False, reason="no Docker engine is installed, and it cannot be installed here "
-                               "(installing needs root and apt-get)")
+        unable = debian.can_install()
+        if unable is not None:
+            return EngineState(False, reason=f"no Docker engine is installed, and it cannot be installed here "
+                               f"({unable})")
         install_engine()
     if os.geteuid() != 0:
         return EngineState(False, reason="a Docker engine is installed but not running, and only root can "
