@@ -44,7 +44,7 @@ from chaos.report.figures import append as append_figures
 from chaos.report.figures import scenario_figures
 from chaos.report.page import RunEvidence, attach_run
 
-pytest_plugins = ["chaos.report.pytest_hooks"]
+pytest_plugins = ["chaos.report.pytest_hooks", "chaos.report.live_hooks"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,7 +5,9 @@ it is a module of its own so tests can import its rules and constants by name.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 
 from chaos.checks import InvariantSpec
 from chaos.core.spec import AuditSpec, DeadLetterSpec, FactSpec, ProbeSpec, ServiceSpec, SystemSpec
@@ -142,14 +144,18 @@ def ev_spec(
     cps: int = len(CPS),
     drivers: int = len(DRIVERS),
     authenticated: bool = True,
+    log_levels: Mapping[str, str] | None = None,
 ) -> SystemSpec:
     """The EV network as a system under test: Central, ``cps`` CPs (engine + monitor), ``drivers`` drivers.
 
     Two and two by default (``CP_001``, ``D1``...); the contention suites ask for more. Ports are
     chosen now, so two specs never collide. ``authenticated`` (the default): every principal is
     enrolled before the scenario starts and every message is sealed and checked (``evcharge.auth``);
-    refusals go to each component's audit log in the work folder. ``variant="seed"`` runs the original buggy driver (its
-    producer is created once at start), which the harness must catch.
+    refusals go to each component's audit log in the work folder. ``log_levels``: a service's log
+    level by its name (``{"central": "DEBUG"}``), ``"*"`` for every other one; by default
+    ``EVCHAOS_LOG_LEVEL`` or INFO (what the report attaches, bounded, for each service).
+    ``variant="seed"`` runs the original buggy driver (its producer is created once at start),
+    which the harness must catch.
     """
     cp_ids = cp_names(cps)
     driver_ids = driver_names(drivers)
@@ -165,6 +171,11 @@ def ev_spec(
         "EVCHARGE_KAFKA_USER": "{kafka_user}",  # empty (no SASL) unless the cluster is secured
         "EVCHARGE_KAFKA_PASSWORD": "{kafka_password}",
     }
+    levels = {"*": os.environ.get("EVCHAOS_LOG_LEVEL") or "INFO", **(log_levels or {})}
+
+    def env_of(service: str) -> dict[str, str]:
+        return {**env, "EVCHARGE_LOG_LEVEL": levels.get(service, levels["*"])}
+
     def secured(name: str, kind: str = "", ident: str = "", audited: bool = True) -> list[str]:
         """The security flags of one service: its key file (Central: the registry) and its audit log."""
         if not authenticated:
@@ -177,7 +188,7 @@ def ev_spec(
         ServiceSpec(
             "central", evcharge("central", "--db", "{db}", "--reservation-ttl", str(ttl), "--heartbeat-timeout", "4",
                                 "--cps", ",".join(cp_ids), *secured("central")),
-            role="central", env=env, ready="log line central starting", ready_timeout=30,
+            role="central", env=env_of("central"), ready="log line central starting", ready_timeout=30,
             grants=grants_for("central"),
         )
     ]
@@ -189,12 +200,12 @@ def ev_spec(
                 evcharge("cp", "--id", cp, "--health-port", str(port), "--charge-duration", str(charge_duration),
                          "--telemetry-period", str(period),
                          "--state", state_file(cp), *secured(f"cp-{cp}", "cp", cp)),
-                role="cp", env=env, ready=f"tcp {port}", ready_timeout=30, grants=grants_for("cp"),
+                role="cp", env=env_of(f"cp-{cp}"), ready=f"tcp {port}", ready_timeout=30, grants=grants_for("cp"),
             ),
             ServiceSpec(
                 f"monitor-{cp}", evcharge("monitor", "--cp", cp, "--engine-port", str(port), "--period", "0.5",
                                                  *secured(f"monitor-{cp}", "cp", cp, audited=False)),
-                role="monitor", env=env, ready="log line monitor watching engine", ready_timeout=30,
+                role="monitor", env=env_of(f"monitor-{cp}"), ready="log line monitor watching engine", ready_timeout=30,
                 grants=grants_for("monitor"),
             ),
         ]
@@ -209,7 +220,8 @@ def ev_spec(
                          *(secured(f"driver-{driver}", "driver", driver) or [
                              "--audit-log", "{workdir}/" + f"driver-{driver}.audit",
                              "--audit-key-file", "{workdir}/" + f"driver-{driver}.audit-key"])),
-                role="driver", env=env, ready=f"http GET http://127.0.0.1:{port}/health", ready_timeout=30,
+                role="driver", env=env_of(f"driver-{driver}"), ready=f"http GET http://127.0.0.1:{port}/health",
+                ready_timeout=30,
                 grants=grants_for("driver", driver),
             )
         )

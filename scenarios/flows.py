@@ -143,6 +143,17 @@ def cut_when_due(run: EvScenario, role: str, hold: float = HOLD) -> Charge:
     return charge
 
 
+def supplying(run: EvScenario, driver: str = "D1", cp: str = "CP_001") -> Charge:
+    """Start the network and a charge, and wait until the engine supplies it (its telemetry reached
+    the driver), not only until Central booked it: a fault meant for a charge under way lands on one."""
+    run.start()
+    run.wait_cps()
+    charge = run.charge(driver, cp)
+    charge.wait({"charging"}, 15)
+    run.wait_for("some energy metered", lambda: (charge.snapshot.get("telemetry") or {}).get("kwh", 0) > 0, 10)
+    return charge
+
+
 def held_since(run: EvScenario, charge: Charge, hold: float) -> bool:
     """True once ``hold`` seconds have passed since the charge was requested."""
     return charge.invoked_t is not None and run.history.clock.now() - charge.invoked_t > hold

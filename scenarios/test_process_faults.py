@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scenarios.ev_spec import EV_RULES, TTL
-from scenarios.flows import serve_and_check
+from scenarios.flows import serve_and_check, supplying
 
 pytestmark = pytest.mark.chaos
 
@@ -40,11 +40,7 @@ def test_driver_killed_after_its_request(ev):
 
 def test_engine_killed_while_charging_reports_fault_and_energy(ev):
     run = ev("cp engine SIGKILL while charging", charge_duration=6.0)
-    run.start()
-    run.wait_cps()
-    charge = run.charge("D1", "CP_001")
-    charge.wait({"charging"}, 15)
-    run.wait_for("some energy metered", lambda: (charge.snapshot.get("telemetry") or {}).get("kwh", 0) > 0, 10)
+    charge = supplying(run)
     with run.fault("kill", "cp-CP_001"):
         run.wait_cp("CP_001", "fault", 15)
         charge.wait({"completed", "failed"}, 20)
@@ -75,13 +71,7 @@ def test_engine_killed_with_its_charge_unreported(ev):
     # 5 s: the stall and the failpoint are in place long before the supply ends, even on a loaded
     # machine (with 1.5 s the charge could end before the point was armed, and the kill never came)
     run = ev("cp engine SIGKILL with its charge unreported", charge_duration=5.0)
-    run.start()
-    run.wait_cps()
-    charge = run.charge("D1", "CP_001")
-    charge.wait({"charging"}, 15)
-    # the engine is supplying (its telemetry reached the driver), not only booked by Central: a stall
-    # put in place before the engine read its start would stall the start itself
-    run.wait_for("some energy metered", lambda: (charge.snapshot.get("telemetry") or {}).get("kwh", 0) > 0, 10)
+    charge = supplying(run)  # not only booked: a stall before the engine read its start would stall that
     with (run.fault("timeout", "cp", {"timeout": 0, "stream": "upstream"}),
           run.fault("kill-at", "cp-CP_001", {"point": "engine.supply-finished"})):
         run.wait_for("cp-CP_001 killed", lambda: not run.service("cp-CP_001").is_running(), 5)

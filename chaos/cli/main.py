@@ -129,10 +129,14 @@ def cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from chaos.report.html import ReportError, build_report
     from chaos.report.mutation import add_mutation_result
+    from chaos.report.overview import add_overview_result
 
     try:
         if add_mutation_result(Path(args.results), Path(args.mutants)):
             print(f"[evchaos report] with the mutation score from {args.mutants}", file=sys.stderr)
+        overview = add_overview_result(Path(args.results), Path(args.figures), Path(args.mutants))
+        if overview is not None:
+            print(f"[evchaos report] suite overview: {overview} (and overview.png)", file=sys.stderr)
         index = build_report(Path(args.results), Path(args.out), name=args.name)
     except ReportError as exc:
         print(f"evchaos report: {exc}", file=sys.stderr)
@@ -215,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports/html", help="where the HTML report goes")
     p.add_argument("--mutants", default="reports/mutants.json",
                    help="the kill matrix of `evchaos mutants`, shown as the mutation score if it exists")
+    p.add_argument("--figures", default="reports/chaos-figures.jsonl",
+                   help="the run's per-scenario figures (--chaos-figures): the suite overview, if it exists")
     p.add_argument(
         "--name", default=os.environ.get("EVCHAOS_REPORT_NAME", "Resilience report"),
         help="the report's title (default: %(default)s). Env: EVCHAOS_REPORT_NAME",

@@ -202,6 +202,11 @@ class History:
         self._open_windows[window] = event
         return window
 
+    def open_faults(self) -> list[tuple[str, float]]:
+        """(name, since) of every fault applied and not healed yet: what a live view shows."""
+        with self._lock:
+            return [(str(e["name"]), float(e["t"])) for e in self._open_windows.values()]
+
     def fault_end(self, window: str, error: str | None = None, **extra: Any) -> Event:
         """Record a fault healed (or a failed heal, with ``error``)."""
         start = self._open_windows.pop(window, None)

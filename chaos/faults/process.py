@@ -41,6 +41,9 @@ def start_all(processes: Sequence[Lifecycle], cluster: Infra | None = None, time
 class ProcessFault(BaseFault):
     """A fault on a service of the system (by name) or on brokers (``broker:...``)."""
 
+    leaves = "down"
+    """What its target is while the fault holds (``down`` or ``paused``): the timeline's process lanes."""
+
     def setup(self) -> None:
         self.what = parse_process_target(self.target, self.ctx.services, self.ctx.infra)
         self.hit: list[Lifecycle] = []

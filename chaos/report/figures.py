@@ -19,6 +19,7 @@ from typing import Any
 from chaos.checks.views import fault_windows
 from chaos.core.history import History
 from chaos.core.scenario import Scenario
+from chaos.core.spec import SystemSpec
 
 _lock = threading.Lock()
 
@@ -46,6 +47,19 @@ def schedule_spans(history: History) -> list[tuple[float, float]]:
     return spans
 
 
+def component_of(target: str, spec: SystemSpec) -> str:
+    """What a fault hit, as the suite overview groups it: a broker, a role (a service counts as its
+    role: ``cp-CP_001`` is a ``cp``), or a topic (what message faults write into)."""
+    if target.startswith("broker"):
+        return "broker"
+    roles = {s.name: s.role for s in spec.services}
+    if target in roles:
+        return roles[target] or target
+    if target in roles.values():
+        return target
+    return f"topic {target}"
+
+
 def scenario_figures(scenario: Scenario, wall: float) -> dict[str, Any]:
     history = scenario.history
     windows = fault_windows(history)
@@ -63,6 +77,7 @@ def scenario_figures(scenario: Scenario, wall: float) -> dict[str, Any]:
         "deliberate_s": round(deliberate, 3),
         "overhead_s": round(wall - deliberate, 3),
         "fault_kinds": sorted({w.kind for w in windows}),
+        "faults": sorted({(w.kind, component_of(w.target, scenario.spec)) for w in windows}),
         "recovery_s": None if rec is None else rec.request_recovery,
     }
 

@@ -1,4 +1,5 @@
-"""A timeline plot of one run: resource states as coloured bands, fault windows shaded and labelled.
+"""A timeline plot of one run: resource states as coloured bands, fault windows shaded and labelled,
+and, below, what each process and client was doing (``chaos.report.activity``).
 
 A verdict says "CP_001 reserved for 47 s during 'driver link timeout'"; the picture shows it at a
 glance, next to every other resource and every other fault, which is what a person needs to judge
@@ -23,6 +24,10 @@ from matplotlib.patches import Patch
 
 from chaos.checks.views import FaultWindow, StateInterval, fault_windows, state_intervals
 from chaos.core.history import Event, History
+from chaos.report.activity import COLORS as ACTIVITY_COLORS
+from chaos.report.activity import LABELS as ACTIVITY_LABELS
+from chaos.report.activity import Lane, Mark, activity
+from chaos.report.activity import used as activity_kinds
 
 EXTRA_COLORS = ("#00897b", "#8d6e63", "#d81b60", "#7cb342", "#3949ab", "#f4511e", "#546e7a", "#c0ca33")
 """Colours for states the spec gives none (``SystemSpec.state_colors``, recorded in the history's
@@ -129,6 +134,24 @@ def _shade_windows(ax: Axes, windows: Sequence[FaultWindow], end: float) -> None
             ax.axvline(stop, color=FAULT_COLOR, linewidth=0.8, linestyle=":", alpha=0.7)
 
 
+def _draw_activity(ax: Axes, lanes: Sequence[Lane], marks: Sequence[Mark], end: float) -> None:
+    """One row per process and client (processes first, on top), and the message marks along the top."""
+    for row, lane in enumerate(reversed(lanes)):
+        for start, stop, what in lane.segments:
+            ax.broken_barh([(start, max(stop - start, end * 0.002))], (row - ROW_HEIGHT / 2, ROW_HEIGHT),
+                           facecolors=ACTIVITY_COLORS[what], edgecolor="white", linewidth=0.4)
+    top = max(len(lanes), 1) - 0.4
+    for mark in marks:
+        ax.plot([mark.t], [top], marker="v", color=FAULT_COLOR, markersize=6, clip_on=False)
+        ax.annotate(mark.label, (mark.t, top), xytext=(4, 2), textcoords="offset points", fontsize=7, clip_on=False)
+    ax.set_yticks(range(len(lanes)))
+    ax.set_yticklabels([lane.label for lane in reversed(lanes)], fontsize=7.5)
+    ax.set_ylim(-0.6, top + 0.2)
+    ax.tick_params(axis="y", length=0)
+    for spine in ("top", "right"):
+        ax.spines[spine].set_visible(False)
+
+
 def _colors_of(meta: Mapping[str, object]) -> dict[str, str]:
     """The spec's state colours, in its legend order, as recorded in the history's meta line."""
     raw = meta.get("state_colors")
@@ -171,11 +194,13 @@ def plot_timeline(
     colors = palette({i.state for rows in intervals.values() for i in rows}, spec_colors)
 
     fault_rows, state_rows = max(lanes, default=0) + 1, max(len(intervals), 1)
-    height = 1.5 + 0.42 * state_rows + 0.3 * fault_rows
-    fig, (top, bottom) = plt.subplots(
-        2, 1, sharex=True, figsize=(11, height),
-        gridspec_kw={"height_ratios": [fault_rows * 0.55, state_rows], "hspace": 0.06},
-    )
+    doing, marks = activity(events, end)
+    activity_rows = len(doing) * 0.55 + (0.6 if marks else 0)
+    height = 1.5 + 0.42 * state_rows + 0.3 * fault_rows + 0.26 * activity_rows
+    ratios = [fault_rows * 0.55, state_rows, *([activity_rows] if doing else [])]
+    fig, axes = plt.subplots(len(ratios), 1, sharex=True, figsize=(11, height),
+                             gridspec_kw={"height_ratios": ratios, "hspace": 0.08})
+    top, bottom = axes[0], axes[1]
     try:
         _draw_faults(top, windows, lanes, end)
         over_limit = False
@@ -186,17 +211,23 @@ def plot_timeline(
                         ha="center", va="center", color="#757575")
             bottom.set_yticks([])
         _shade_windows(bottom, windows, end)
+        if doing:
+            _draw_activity(axes[2], doing, marks, end)
+            _shade_windows(axes[2], windows, end)
+        for ax in axes[1:]:
+            ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
+            ax.set_axisbelow(True)
         bottom.set_xlim(0, end)
-        bottom.set_xlabel("seconds since start")
-        bottom.grid(axis="x", color="#e0e0e0", linewidth=0.6)
-        bottom.set_axisbelow(True)
+        axes[-1].set_xlabel("seconds since start")
         top.set_title(_title(meta, title), loc="left", fontsize=11, fontweight="bold")
         used = sorted({i.state for rows in intervals.values() for i in rows}, key=_legend_order(list(spec_colors)))
         handles = [Patch(facecolor=colors[s], label=s) for s in used]
         handles.append(Patch(facecolor=FAULT_COLOR, alpha=0.5, label="fault window"))
+        handles += [Patch(facecolor=ACTIVITY_COLORS[what], label=ACTIVITY_LABELS[what])
+                    for what in activity_kinds(doing)]
         if over_limit:
             handles.append(Patch(facecolor="white", edgecolor=OVER_LIMIT_COLOR, hatch="xx", label="over time limit"))
-        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=8.5)
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 7), frameon=False, fontsize=8.5)
         fig.subplots_adjust(left=0.12, right=0.98, top=1 - 0.42 / height, bottom=0.8 / height)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ def test_overlapping_spans_are_counted_once() -> None:
 
 
 def scenario_of(history) -> SimpleNamespace:  # what scenario_figures reads of a Scenario
-    return SimpleNamespace(name="run", seed=7, history=history, failed=[], recovery=None)
+    return SimpleNamespace(name="run", seed=7, history=history, failed=[], recovery=None,
+                           spec=SimpleNamespace(services=[]))
 
 
 def test_fault_windows_are_deliberate_time_and_the_rest_is_overhead(run_history: History) -> None:
@@ -44,3 +45,13 @@ def test_a_schedule_counts_whole_with_its_gaps_and_quiet_period() -> None:
     assert schedule_spans(history) == [(1.0, 9.0)]
     figures = scenario_figures(scenario_of(history), wall=12.0)
     assert (figures["fault_s"], figures["deliberate_s"], figures["overhead_s"]) == (2.0, 8.0, 4.0)
+
+
+def test_a_fault_target_is_grouped_as_a_broker_a_role_or_a_topic() -> None:
+    from chaos.core.spec import ServiceSpec, SystemSpec
+    from chaos.report.figures import component_of
+
+    spec = SystemSpec("toy", [ServiceSpec("cp-CP_001", ["true"], role="cp"), ServiceSpec("central", ["true"],
+                                                                                       role="central")])
+    assert [component_of(t, spec) for t in ("broker:leader", "broker-2", "cp-CP_001", "central", "cp", "cp-events")] \
+        == ["broker", "broker", "cp", "central", "cp", "topic cp-events"]

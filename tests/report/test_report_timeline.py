@@ -46,3 +46,29 @@ def test_overlapping_faults_get_separate_lanes(run_history: History) -> None:
     assert [w.name for w in windows] == ["driver link timeout", "broker-1 pause", "monitor CP_003 killed"]
     assert fault_lanes(windows, end=30.0) == [0, 1, 0]
     assert fault_lanes([FaultWindow("w1", "open", "kill", "x", start=1.0)], end=5.0) == [0]
+
+
+def test_the_activity_panel_has_a_lane_per_process_hit_and_per_client(run_history) -> None:
+    from chaos.report.activity import activity
+
+    lanes, marks = activity(run_history.events, end=30.0)
+    assert [(lane.label, lane.segments) for lane in lanes] == [
+        ("broker-1", [(8.0, 11.0, "paused")]),
+        ("monitor-CP_003", [(22.0, 30.0, "down")]),  # never healed: down to the end
+        ("D1", [(3.0, 5.2, "ok")]),
+    ]
+    assert marks == [], "no message fault, no marks"
+
+
+def test_a_message_fault_is_marked_with_how_many_of_its_records_were_dead_lettered() -> None:
+    from chaos.core.history import History
+    from chaos.report.activity import Mark, activity
+
+    history = History(None, name="hostile records")
+    window = history.fault_start("hostile records on cp-events", "inject-malformed", "cp-events")
+    records = [{"topic": "cp-events", "partition": 0, "offset": n, "expect": "dead-lettered"} for n in range(3)]
+    history.fault_end(window, injected=records)
+    history.record("dead_letter", topic="cp-events", partition=0, offset=1)
+    history.record("dead_letter", topic="cp-events", partition=0, offset=2)
+    _, marks = activity(history.events, end=5.0)
+    assert [m.label for m in marks] == ["2/3 dead-lettered"] and isinstance(marks[0], Mark)

@@ -9,6 +9,7 @@ from chaos.faults.targets import names
 class Pause(ProcessFault):
     kind = "pause"
     summary = "Freeze the service(s) or broker(s) with SIGSTOP; heal resumes them with SIGCONT."
+    leaves = "paused"
 
     def _apply(self) -> None:
         processes = self.resolve()
