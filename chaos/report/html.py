@@ -132,7 +132,7 @@ def build_report(
     readable = Path(tempfile.mkdtemp(prefix=f".{out.name}-results-", dir=out.parent))
     without_fixture_noise(results, readable)
     argv = ["node", str(entry), "generate", str(readable.resolve()), "--output", str(staging.resolve()),
-            "--report-name", name, "--config", str(config)]
+            "--report-name", name, "--config", str(config.resolve())]
     print(f"[evchaos report] generating the report from {count} result(s) in {results}", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=staging)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def test_report_is_built_from_a_real_allure_run(
     assert {"broken rule: transient-state-limit"} <= {node["name"] for node in categories if node["type"] == "category"}
     history = results.parent / html.HISTORY_FILE
     assert len(history.read_text().splitlines()) == 1, "each build adds one run to the history kept beside the results"
-    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    monkeypatch.chdir(results.parent)  # relative paths, as `make chaos` gives them
+    assert main(["report", "--results", results.name, "--out", os.path.relpath(out, results.parent)]) == 0
     assert len(history.read_text().splitlines()) == 2 and not (out / "allurerc.json").exists()
 
 

@@ -137,8 +137,14 @@ class Central:
         log.info("central stopped", extra={"handled": self.handled})
 
     def step(self) -> None:
-        """One iteration: a batch (maybe empty), then the sweeps if they are due."""
+        """One iteration: a batch (maybe empty), then the sweeps if they are due.
+
+        The sweeps (expiring reservations among them) wait for this loop: an iteration held up by the
+        Kafka client (a consumer re-created while Central's link resets, replies waiting for acks)
+        delays them. One that takes over ``SLOW_STEP`` s says which part took the time."""
+        started = time.monotonic()
         records = self.consumer.poll(self.loop.poll_timeout, self.loop.max_records)
+        polled = time.monotonic()
         if records:
             now = time.time()
             inputs = [record for record in records if not self.hearing.observe(record, now)]
@@ -151,7 +157,12 @@ class Central:
             self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
             failpoint("central.offsets-committed")  # issued (async: the broker may not have it yet)
             self._wait_below(self.loop.max_unacked)
+        handled = time.monotonic()
         self._sweep_if_due()
+        if time.monotonic() - started > SLOW_STEP:
+            log.warning("central loop slow: sweeps delayed", extra={
+                "poll_s": round(polled - started, 3), "batch_s": round(handled - polled, 3),
+                "sweep_s": round(time.monotonic() - handled, 3), "records": len(records)})
 
     def resend_outbox(self) -> None:
         """Send every row of the outbox table, wait for Kafka's acks, then delete them.
@@ -264,6 +275,10 @@ class Central:
                 return False  # rows stay in the table; the next start sends them
             log.warning("waiting for kafka to accept central's replies", extra={"pending": self.producer.pending()})
         return True
+
+
+SLOW_STEP = 1.0
+"""Seconds past which one loop iteration is logged with its parts (see ``Central.step``)."""
 
 
 def _key(key: str | None) -> bytes | None:
