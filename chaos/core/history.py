@@ -203,9 +203,10 @@ class History:
         return window
 
     def open_faults(self) -> list[tuple[str, float]]:
-        """(name, since) of every fault applied and not healed yet: what a live view shows."""
-        with self._lock:
-            return [(str(e["name"]), float(e["t"])) for e in self._open_windows.values()]
+        """(name, since) of every fault applied and not healed yet: what a live view shows (from
+        another thread: the windows are copied in one step, never iterated while they change)."""
+        windows = list(self._open_windows.values())
+        return [(str(e["name"]), float(e["t"])) for e in windows]
 
     def fault_end(self, window: str, error: str | None = None, **extra: Any) -> Event:
         """Record a fault healed (or a failed heal, with ``error``)."""

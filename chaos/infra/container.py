@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,10 @@ def docker_cli() -> str:
     if found is None:
         raise ServiceError("no `docker` command on PATH: install the Docker client (Debian: docker.io)")
     return found
+
+
+FREEZE_ATTEMPTS = 5
+"""Tries of ``docker pause`` while the runtime answers that it could not freeze the container."""
 
 
 def docker(*args: str, timeout: float = 60.0, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -74,9 +79,20 @@ class ContainerService(Service):
         self._reap()
 
     def pause(self) -> None:
-        """``docker pause``: every process of the container frozen; its sockets stay open."""
-        if self.is_running() and not self.is_paused():
-            docker("pause", self.container)
+        """``docker pause``: every process of the container frozen; its sockets stay open.
+
+        The runtime's cgroup freezer can give up on a busy container ("OCI runtime pause failed:
+        unable to freeze", seen on a broker's JVM mid-write under load, once in a CI run): that one
+        answer is asked again, a few times; any other failure, or the last try's, is raised."""
+        if not self.is_running() or self.is_paused():
+            return
+        for attempt in range(FREEZE_ATTEMPTS):
+            done = docker("pause", self.container, check=attempt == FREEZE_ATTEMPTS - 1)
+            if done.returncode == 0:
+                return
+            if "unable to freeze" not in done.stderr:
+                raise ServiceError(f"docker pause failed (exit {done.returncode}): {done.stderr.strip()}")
+            time.sleep(0.2 * (attempt + 1))
 
     def resume(self) -> None:
         if self.is_paused():

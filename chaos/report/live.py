@@ -60,7 +60,10 @@ class StatusWriter:
             self.write_now()
 
     def write_now(self) -> None:
-        status = self.current()
+        try:
+            status = self.current()
+        except Exception as exc:  # the view is a bystander: whatever it trips on, the run goes on
+            status = {"test": "(status unavailable)", "error": f"{type(exc).__name__}: {exc}"}
         temporary = self.path.with_suffix(".tmp")
         try:
             temporary.write_text(json.dumps({"worker": self.worker, **(status or {})}))

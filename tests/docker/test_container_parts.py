@@ -95,3 +95,32 @@ def test_the_image_mode_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVCHAOS_IMAGES", "cloud")
     with pytest.raises(Exception, match="offline or public"):
         images_offline()
+
+
+def test_pause_asks_again_while_the_runtime_cannot_freeze_and_only_then(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in ``docker`` on PATH: ``pause`` answers "unable to freeze" twice, then freezes."""
+    from chaos.infra import container
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "docker"
+    fake.write_text(f"""#!/bin/sh
+echo "$@" >> {calls}
+case "$1" in
+  pause) n=$(grep -c '^pause' {calls}); if [ "$n" -le 2 ]; then
+           echo "Error response from daemon: OCI runtime pause failed: unable to freeze: unknown" >&2
+           exit 1; fi ;;
+  inspect) echo false ;;
+esac
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    service = container.ContainerService(name="broker-1", argv=["true"], workdir=tmp_path, container="x")
+    monkeypatch.setattr(service, "is_running", lambda: True)
+    service.pause()
+    assert [line.split()[0] for line in calls.read_text().splitlines()].count("pause") == 3
+    calls.write_text("")
+    fake.write_text("#!/bin/sh\ncase \"$1\" in inspect) echo false ;;\n"
+                    "*) echo 'no such container' >&2; exit 1 ;; esac\n")
+    with pytest.raises(container.ServiceError, match="no such container"):
+        service.pause()  # any other answer: at once
