@@ -110,9 +110,19 @@ class SuppliedSessions:
         return new
 
     def meter(self, session_id: str, kwh: float, elapsed_s: float) -> None:
-        """Record the supply's reading so far (committed when this returns)."""
+        """Record the supply's reading so far (committed when this returns).
+
+        Without an fsync (``synchronous=NORMAL`` for this one write): a reading must outlive the
+        engine's process, which the WAL already gives, not a power cut; an fsync per telemetry tick
+        per CP is what a loaded disk cannot spare (a broker's metadata log waited seconds on one).
+        The start and the completion keep their fsync."""
         with self._lock:
-            self.conn.execute("UPDATE supplied SET kwh=?, elapsed_s=? WHERE session_id=?", (kwh, elapsed_s, session_id))
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self.conn.execute("UPDATE supplied SET kwh=?, elapsed_s=? WHERE session_id=?",
+                                  (kwh, elapsed_s, session_id))
+            finally:
+                self.conn.execute("PRAGMA synchronous=FULL")
 
     def finish(self, completion: StoredCompletion, kwh: float, elapsed_s: float) -> None:
         """Keep the supply's completion, as it will be sent, with its final reading: from now on a

@@ -73,3 +73,14 @@ def test_a_completion_is_kept_until_delivered_and_a_finished_supply_is_not_inter
     store.delivered("s1")
     assert store.undelivered() == []
     store.close()
+
+
+def test_a_reading_is_written_without_an_fsync_and_the_rest_with_one(tmp_path):
+    store = SuppliedSessions(tmp_path / "s.db")
+    store.add("s1")
+    store.meter("s1", 0.5, 10.0)
+    assert store.conn.execute("PRAGMA synchronous").fetchone() == (2,), "FULL again after a reading"
+    other = sqlite3.connect(tmp_path / "s.db")
+    assert other.execute("SELECT kwh FROM supplied").fetchall() == [(0.5,)], "committed, seen by another reader"
+    other.close()
+    store.close()
