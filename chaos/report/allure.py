@@ -190,14 +190,6 @@ def verdicts_text(verdicts: Sequence[Verdict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def attach_verdicts(verdicts: Sequence[Verdict]) -> None:
-    """The verdicts as JSON (for tools) and as text (for people)."""
-    if not enabled():
-        return
-    attach_json("verdicts.json", [v.to_dict() for v in verdicts])
-    attach_text("verdicts", verdicts_text(verdicts))
-
-
 def attach_recovery(recovery: ToDict | Mapping[str, Any] | float | None, **figures: Any) -> None:
     """Time-to-recovery figures (a ``Recovery``, a mapping or a number of seconds) plus any extra figures."""
     if not enabled():

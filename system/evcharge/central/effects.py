@@ -156,7 +156,7 @@ class Effects:
         (``cp_disconnected``), not the engine's echo of it (``stopped_by_cp_disconnected``)."""
         self._close_session(s, kwh, duration, s.stop_reason or STOPPED_BY_CENTRAL, now)
 
-    def _amend(self, s: Session, kwh: float, now: float) -> None:
+    def _amend(self, s: Session, kwh: float) -> None:
         """Bill a final reading that came after the session was billed without it (the stop grace ran
         out while the engine was away, then a restarted engine sent what its meter kept): the same
         ticket, its kWh and price raised to the reading, sent to the driver again. Readings only grow,

@@ -331,7 +331,7 @@ class Handlers(Effects):
         (the grace billed the session while its engine was away) amends the ticket."""
         session = self._session_of_cp(msg.cp_id, msg.session_id)
         if session.status == "closed":
-            self._amend(session, msg.kwh, now)
+            self._amend(session, msg.kwh)
             return
         if session.status == "stopping":
             self._close_stopped(session, max(msg.kwh, session.kwh), msg.duration_s, now)

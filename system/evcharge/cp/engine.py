@@ -254,16 +254,19 @@ class Engine:
         the same record again (``recover``)."""
         body = ChargingCompleted(cp_id=self.config.cp_id, session_id=session_id, kwh=kwh, duration_s=duration_s,
                                  reason=reason)
-        message = make(body, self.source, causation_id=cause.message_id if cause else None)
-        item = self.producer.record(self.kafka.topic(Topics.CP_EVENTS), message, key=self.config.cp_id)
+        item = self._record(body, cause)
         self._supplied.finish(StoredCompletion(session_id, item.message_id, item.key, item.value), kwh, duration_s)
         failpoint("engine.supply-finished")  # stored, not queued: a kill here loses it unless stored
         self.producer.send_raw([item])
         self._unconfirmed[session_id] = item
 
     def _send(self, body: Strict, cause: Message | None = None) -> None:
+        self.producer.send_raw([self._record(body, cause)])
+
+    def _record(self, body: Strict, cause: Message | None = None) -> PendingSend:
+        """``body`` as the engine's record on its events topic, sealed, not queued yet."""
         message = make(body, self.source, causation_id=cause.message_id if cause else None)
-        self.producer.send(self.kafka.topic(Topics.CP_EVENTS), message, key=self.config.cp_id)
+        return self.producer.record(self.kafka.topic(Topics.CP_EVENTS), message, key=self.config.cp_id)
 
     # -- health / control port -------------------------------------------------------------------
     def loops_down(self) -> dict[str, str]:
