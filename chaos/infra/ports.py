@@ -13,7 +13,11 @@ the broker, proxy or service that gets one binds it. Two hazards live in that ga
   naming the process that took it, when, and for how long. A service's port is held for
   ``LEASE_SECONDS`` (ample time to bind; once bound, the kernel guards it); a cluster's for as long
   as the process that owns the cluster lives, since a fault (a disabled proxy, a killed broker)
-  unbinds it for a while. Either way a lease ends with its process.
+  unbinds it for a while. Either way a lease ends with its process;
+- **a stack with fixed ports**: the compose stack on the host's network binds the docker layout's
+  ports on loopback whenever it runs. A test cluster's proxy once sat on 21101 first, and the
+  stack's Central did its SASL handshake with that plaintext proxy (ILLEGAL_SASL_STATE). So the
+  ranges of that layout (``FIXED_LAYOUT``) are never handed out.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from chaos.infra.reaper import PROC, identity, mark_alive
 
 LISTEN_LOW = 10_000
 """The lowest port ``free_ports`` hands out (below it: well-known and registered services)."""
+FIXED_LAYOUT = (range(19_000, 19_200), range(21_000, 22_000))
+"""Never handed out: the fixed ports of ``chaos.infra.backends.docker.config`` (brokers' listeners
+from 19000, proxies from 21000), which the compose stack binds on the host network."""
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LEASE_SECONDS = 300.0
 """How long a port handed out stays reserved for its taker if nothing binds it."""
@@ -46,6 +53,11 @@ def lease_dir() -> Path:
         with contextlib.suppress(PermissionError):
             path.chmod(0o1777)  # every user's runs lease here (mkdir's mode is cut by the umask)
     return path
+
+
+def in_fixed_layout(port: int) -> bool:
+    """True for a port the compose stack's fixed layout may bind (see ``FIXED_LAYOUT``)."""
+    return any(port in fixed for fixed in FIXED_LAYOUT)
 
 
 def ephemeral_low(path: Path | None = None) -> int | None:
@@ -124,12 +136,15 @@ def lease(port: int, folder: Path | None = None, hold: float | None = LEASE_SECO
 
 
 def free_ports(count: int, host: str = "127.0.0.1", hold: float | None = LEASE_SECONDS) -> list[int]:
-    """``count`` distinct ports, each free now, below the ephemeral range, and leased to this process
+    """``count`` distinct ports, each free now, below the ephemeral range, outside the fixed layout,
+    and leased to this process
     (for ``hold`` seconds, or while it lives: see ``lease``).
 
     Where the range is not known the kernel chooses (``bind(0)``), still leased."""
     top = ephemeral_low()
-    candidates = list(range(LISTEN_LOW, top)) if top is not None and top - LISTEN_LOW > 100 * count else []
+    candidates = [port for port in range(LISTEN_LOW, top or 0) if not in_fixed_layout(port)]
+    if len(candidates) <= 100 * count:
+        candidates = []
     random.shuffle(candidates)
     folder = lease_dir()
     with ExitStack() as stack:
@@ -143,7 +158,7 @@ def free_ports(count: int, host: str = "127.0.0.1", hold: float | None = LEASE_S
             except OSError:
                 continue  # in use: the next one
             port = int(sock.getsockname()[1])
-            if lease(port, folder, hold):
+            if not in_fixed_layout(port) and lease(port, folder, hold):
                 ports.append(port)
         if len(ports) < count:
             raise OSError(f"only {len(ports)} of {count} free ports could be leased (leases in {folder})")

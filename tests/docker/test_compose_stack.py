@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -15,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from chaos.infra.backends.docker.config import TOXIPROXY_API_PORT, layout
 from chaos.infra.backends.docker.host import kafka_image
 from chaos.infra.container import docker
 from chaos.infra.kafka_protocol import SaslError, fetch_metadata
 from chaos.infra.security import HARNESS_USER
-from tests.docker.test_docker_compose import ROOT, compose
+from tests.docker.test_docker_compose import ROLES, ROOT, compose
 
 pytestmark = pytest.mark.docker
 DRIVER_API = "http://127.0.0.1:8100"
@@ -42,8 +44,29 @@ def left_behind() -> dict[str, list[str]]:
     }
 
 
+def host_ports() -> list[int]:
+    """The loopback ports the stack binds on the host network: the docker layout's listeners and
+    proxies, Toxiproxy's API, the CPs' health ports (compose.host.yml) and the driver's API."""
+    one = layout(1, ROLES)
+    return sorted({*one.controller_ports.values(), *one.internal_ports.values(),
+                   *(port for link in one.links for port in (link.listener_port, link.proxy_port)),
+                   TOXIPROXY_API_PORT, 7001, 7002, int(DRIVER_API.rpartition(":")[2])})
+
+
+def in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 @pytest.fixture(scope="module")
 def compose_stack(docker_images: list[str]) -> Iterator[None]:
+    taken = [port for port in host_ports() if in_use(port)]
+    assert not taken, (f"ports the compose stack binds on the host network are in use: {taken}; "
+                       "`ss -ltnp` names their holders (another stack, or a service left running)")
     up = stack("up", "--detach", "--no-build")
     assert up.returncode == 0, f"docker compose up failed:\n{up.stderr}"
     try:

@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 
 from chaos.infra import ports
-from chaos.infra.ports import LISTEN_LOW, ephemeral_low, free_ports, lease
+from chaos.infra.backends.docker import layout
+from chaos.infra.endpoints import Endpoints
+from chaos.infra.ports import LISTEN_LOW, ephemeral_low, free_ports, in_fixed_layout, lease
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +47,26 @@ def test_a_port_in_use_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
         taken.listen()
         monkeypatch.setattr(ports.random, "shuffle", lambda items: None)  # try LISTEN_LOW first
         assert LISTEN_LOW not in free_ports(3)
+
+
+def test_the_fixed_layout_of_the_compose_stack_is_never_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compose stack on the host network binds those ports whenever it starts; a test cluster's
+    listener there would answer the stack's clients instead (CI: a plaintext proxy on 21101)."""
+    monkeypatch.setattr(ports.random, "shuffle", lambda items: items.sort(key=lambda port: not 21_100 <= port < 21_200))
+    taken = free_ports(50)
+    assert not [port for port in taken for fixed in ports.FIXED_LAYOUT if port in fixed], taken
+
+
+def test_every_fixed_port_of_the_docker_layout_lies_in_the_reserved_ranges() -> None:
+    """If the layout grows (more roles, brokers, a new listener), the reservation must grow with it."""
+    three = layout(3, ("driver", "central", "cp", "monitor", "harness"))
+    fixed = {*three.controller_ports.values(), *three.internal_ports.values(),
+             *(port for link in three.links for port in (link.listener_port, link.proxy_port))}
+    endpoints = Endpoints.from_json((ROOT / "docker" / "endpoints.json").read_text())
+    fixed |= {int(address.rpartition(":")[2]) for address in endpoints.roles.values()}
+    fixed |= {int(broker.internal.rpartition(":")[2]) for broker in endpoints.brokers}
+    outside = sorted(port for port in fixed if port >= LISTEN_LOW and not in_fixed_layout(port))
+    assert not outside, f"fixed ports free_ports may hand out: {outside} (widen ports.FIXED_LAYOUT)"
 
 
 def test_without_a_known_range_the_kernel_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
