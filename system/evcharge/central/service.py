@@ -30,12 +30,19 @@ acknowledged one: the next transaction deletes its row and stores its dead lette
 start, rows left by an earlier run are re-sent the same way, so a stuck row fails at once and goes
 too. A dead letter that cannot be delivered itself is only logged (no letters about letters).
 
-Sweeps (reservation TTL, monitor heartbeats) run between batches in the same thread, so SQLite
-has a single writer (WAL checkpoints run on a thread of their own but write no data: see
-``checkpoint.py``). Heartbeat silence is measured on Central's "heard-up-to" clock, advanced by the
-ticks Central publishes into ``monitor-events`` and consumes back (``hearing.py``), so a Central
-restart or a Central-side network cut never marks a CP disconnected for heartbeats Central did not
-hear yet; the ticks are filtered out here, before the processor.
+Sweeps (reservation TTL, monitor heartbeats) run on a thread of their own, the sweeper, so no
+Kafka stall holds them up: a consumer re-created while Central's link resets, or the loop waiting
+for acks past ``max_unacked``, once kept a CP reserved seconds past its TTL. Both threads write
+through one lock (``_writer``) held from a transaction's BEGIN to the hand-off of its replies to the
+producer, so SQLite still has one writer at a time and the producer still gets the replies in
+``seq`` order, which ``_forget_settled`` relies on. The sweeper never waits for Kafka (WAL
+checkpoints run on a third thread but write no data: see ``checkpoint.py``).
+
+Heartbeat silence is measured on Central's "heard-up-to" clock, advanced by the ticks Central
+publishes into ``monitor-events`` and consumes back (``hearing.py``), so a Central restart or a
+Central-side network cut never marks a CP disconnected for heartbeats Central did not hear yet (a
+sweep during a stuck poll judges by the clock as far as it got); the ticks are filtered out here,
+before the processor.
 
 Failpoints (``evcharge.failpoints``, armed through the file named by ``EVCHARGE_FAILPOINTS``; unset
 in production, where they cost nothing) let a harness freeze Central at an exact step of a
@@ -43,7 +50,8 @@ non-empty batch and SIGKILL it there: ``central.db-committed`` once the batch's 
 committed (its replies in the outbox table, none handed to the producer yet) and before its offsets
 are committed, and
 ``central.offsets-committed`` right after the asynchronous offset commit was issued, before the
-next poll. Sweeps and empty polls pass neither.
+next poll. Sweeps and empty polls pass neither; a sweep waits on the writer lock while the loop is
+held at ``central.db-committed``.
 """
 
 from __future__ import annotations
@@ -118,37 +126,49 @@ class Central:
                                   auth.gate if auth else None)
         self.stopping = threading.Event()
         self._next_sweep = 0.0
+        self._writer = threading.Lock()  # BEGIN .. hand-off to the producer: one writer, replies in seq order
+        self._partitions: list[int] = []  # hearing's partitions assigned to us, as of the last poll
+        self._sweeper_failure: BaseException | None = None
         self._unacked: collections.deque[tuple[int, PendingSend]] = collections.deque()  # (seq, item), seq order
         self.handled = 0
         self.undeliverable = 0  # replies dead-lettered because Kafka would never take them
 
     def run(self) -> None:
-        """Serve until ``stopping`` is set (SIGTERM/SIGINT in the CLI)."""
+        """Serve until ``stopping`` is set (SIGTERM/SIGINT in the CLI), or the sweeper fails."""
         log.info("central starting", extra={"db": self.store.path, "topics": self.consumer.topics})
         with Checkpointer(self.store):
             self.resend_outbox()  # replies committed before a crash (or a stop), maybe never sent
-            while not self.stopping.is_set():
-                self.step()
+            sweeper = threading.Thread(target=self._sweep_until_stopped, name="central-sweeper", daemon=True)
+            sweeper.start()
+            try:
+                while not self.stopping.is_set():
+                    self.step()
+            finally:
+                self.stopping.set()
+                sweeper.join()
         self.consumer.commit(wait=True)
         self.consumer.close()
         self.producer.close()
         with self.store.transaction():  # what did not make it stays for the next start, so do the letters
             self._queue(self._forget_settled())
         log.info("central stopped", extra={"handled": self.handled})
+        if self._sweeper_failure is not None:
+            raise RuntimeError("central's sweeper failed") from self._sweeper_failure
 
     def step(self) -> None:
-        """One iteration: a batch (maybe empty), then the sweeps if they are due.
+        """One iteration of the consumer loop: poll a batch, apply it, commit its offsets.
 
-        The sweeps (expiring reservations among them) wait for this loop: an iteration held up by the
-        Kafka client (a consumer re-created while Central's link resets, replies waiting for acks)
-        delays them. One that takes over ``SLOW_STEP`` s says which part took the time."""
+        It may wait on Kafka (a consumer re-created while Central's link resets, replies waiting for
+        acks); the sweeps do not wait with it. One that takes over ``SLOW_STEP`` s says which part
+        took the time."""
         started = time.monotonic()
         records = self.consumer.poll(self.loop.poll_timeout, self.loop.max_records)
+        self._partitions = self.consumer.partitions(self.hearing.topic)
         polled = time.monotonic()
         if records:
             now = time.time()
-            inputs = [record for record in records if not self.hearing.observe(record, now)]
             with self._batch(committed="central.db-committed") as items:
+                inputs = [record for record in records if not self.hearing.observe(record, now)]
                 for record in inputs:
                     outgoing = self.processor.process(record.value, now, record.topic, record.partition, record.offset)
                     if outgoing:
@@ -157,12 +177,10 @@ class Central:
             self.consumer.commit(wait=False)  # safe: a redelivered record is skipped by message_id
             failpoint("central.offsets-committed")  # issued (async: the broker may not have it yet)
             self._wait_below(self.loop.max_unacked)
-        handled = time.monotonic()
-        self._sweep_if_due()
         if time.monotonic() - started > SLOW_STEP:
-            log.warning("central loop slow: sweeps delayed", extra={
-                "poll_s": round(polled - started, 3), "batch_s": round(handled - polled, 3),
-                "sweep_s": round(time.monotonic() - handled, 3), "records": len(records)})
+            log.warning("central loop slow", extra={
+                "poll_s": round(polled - started, 3), "batch_s": round(time.monotonic() - polled, 3),
+                "records": len(records)})
 
     def resend_outbox(self) -> None:
         """Send every row of the outbox table, wait for Kafka's acks, then delete them.
@@ -179,18 +197,39 @@ class Central:
             with self._batch():
                 pass  # the transaction that forgets them (and stores the dead letters of failed ones)
 
-    def _sweep_if_due(self) -> None:
+    def sweep(self) -> None:
+        """Send the hearing ticks that are due and, every ``sweep_interval``, run the sweeps (expire
+        reservations, judge heartbeats, prune) in one transaction. Never waits for Kafka."""
         now = time.time()
-        partitions = self.consumer.partitions(self.hearing.topic)
-        self.producer.send_raw(self.hearing.ticks_due(now, partitions))
+        partitions = self._partitions
+        with self._writer:
+            self.producer.send_raw(self.hearing.ticks_due(now, partitions))
         if now < self._next_sweep:
             return
         self._next_sweep = now + self.loop.sweep_interval
+        started = time.monotonic()
         with self._batch() as items:
+            locked = time.monotonic()
             heard = self.hearing.heard_up_to(partitions), self.hearing.heard_since(partitions)
             items.extend(self._queue(self.processor.handlers.sweep(now, *heard)))
             self.store.prune_processed(now - self.loop.processed_retention)
             self.store.prune_history(now - self.loop.history_retention)
+        if time.monotonic() - started > SLOW_STEP:
+            log.warning("central sweep slow", extra={
+                "writer_wait_s": round(locked - started, 3), "sweep_s": round(time.monotonic() - locked, 3)})
+
+    def _sweep_until_stopped(self) -> None:
+        """The sweeper thread: a sweep every ``SWEEPER_WAKE`` s (ticks and sweeps keep their own
+        intervals). Should a sweep raise, Central stops: serving on without expiring reservations
+        would leave CPs reserved forever."""
+        try:
+            while not self.stopping.is_set():
+                self.sweep()
+                self.stopping.wait(SWEEPER_WAKE)
+        except BaseException as exc:
+            log.exception("central sweeper failed; central stops")
+            self._sweeper_failure = exc
+            self.stopping.set()
 
     @contextlib.contextmanager
     def _batch(self, committed: str | None = None) -> Iterator[list[tuple[int, PendingSend]]]:
@@ -202,12 +241,13 @@ class Central:
         finds the effects and replies durable in the database and nothing of them sent yet (a
         failpoint after the hand-off raced the producer's thread, which had usually sent them)."""
         items: list[tuple[int, PendingSend]] = []
-        with self.store.transaction():
-            items.extend(self._queue(self._forget_settled()))
-            yield items
-        if committed is not None:
-            failpoint(committed)  # effects and replies durable, none sent, offsets not committed
-        self._send(items)
+        with self._writer:
+            with self.store.transaction():
+                items.extend(self._queue(self._forget_settled()))
+                yield items
+            if committed is not None:
+                failpoint(committed)  # effects and replies durable, none sent, offsets not committed
+            self._send(items)
 
     def _queue(self, outgoing: list[Outgoing]) -> list[tuple[int, PendingSend]]:
         """Write replies to the outbox table (inside the caller's transaction); returns what to send
@@ -243,7 +283,8 @@ class Central:
         return [undeliverable(topic, message_id, value, partition, failure, self.processor.config.source)]
 
     def _send(self, items: list[tuple[int, PendingSend]]) -> None:
-        """Hand committed replies to the producer (call only after their transaction committed)."""
+        """Hand committed replies to the producer (call only after their transaction committed, with
+        the writer lock still held: the next transaction's replies must come after these)."""
         if items:
             self._unacked.extend(items)
             self.producer.send_raw(item for _, item in items)
@@ -266,10 +307,11 @@ class Central:
 
     def _wait_below(self, limit: int) -> bool:
         """Block until at most ``limit`` replies are unsettled; False if stopping first."""
-        excess = len(self._unacked) - limit
-        if excess <= 0:
-            return True
-        oldest = [item for _, item in itertools.islice(self._unacked, excess)]
+        with self._writer:  # the sweeper appends to _unacked; the wait itself holds no lock
+            excess = len(self._unacked) - limit
+            if excess <= 0:
+                return True
+            oldest = [item for _, item in itertools.islice(self._unacked, excess)]
         while not self.producer.wait_settled(oldest, timeout=1.0):
             if self.stopping.is_set():
                 return False  # rows stay in the table; the next start sends them
@@ -278,7 +320,9 @@ class Central:
 
 
 SLOW_STEP = 1.0
-"""Seconds past which one loop iteration is logged with its parts (see ``Central.step``)."""
+"""Seconds past which one loop iteration, or one sweep, is logged with its parts."""
+SWEEPER_WAKE = 0.1
+"""How often the sweeper looks whether ticks or sweeps are due (each has its own interval)."""
 
 
 def _key(key: str | None) -> bytes | None:

@@ -163,7 +163,8 @@ def test_central_ticks_every_assigned_partition_and_keeps_its_ticks_from_the_pro
         producer=fake_producer(broker),
         consumer=consumer,  # type: ignore[arg-type]
     )
-    central.step()
+    central.step()  # the poll that learns the assignment
+    central.sweep()  # the sweeper's turn: the ticks are due
     wait_for(lambda: len(broker.records) == 2)
     assert sorted(p for p in broker.partitions if p is not None) == [0, 1]
     consumer.queue = [Record(t, p, k, v) for (t, k, v), p in zip(broker.records, broker.partitions, strict=True)]
