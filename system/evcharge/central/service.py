@@ -210,6 +210,7 @@ class Central:
         started = time.monotonic()
         with self._batch() as items:
             locked = time.monotonic()
+            now = time.time()  # as of the lock: a wait behind a large batch must not date the sweep back
             heard = self.hearing.heard_up_to(partitions), self.hearing.heard_since(partitions)
             items.extend(self._queue(self.processor.handlers.sweep(now, *heard)))
             self.store.prune_processed(now - self.loop.processed_retention)
