@@ -95,6 +95,12 @@ class Topology:
     def toxiproxy_api(self) -> str:
         return f"http://{self.host}:{self.toxiproxy_port}"
 
+    def ports(self) -> set[int]:
+        """Every port the cluster binds: Toxiproxy's API, each broker's controller and internal
+        listeners, and each link's listener and proxy."""
+        return {self.toxiproxy_port, *self.controller_ports.values(), *self.internal_ports.values(),
+                *(port for link in self.links for port in (link.listener_port, link.proxy_port))}
+
     def internal_address(self, node_id: int) -> str:
         return self.addr(self.internal_ports[node_id])
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chaos.infra.backends.docker.config import TOXIPROXY_API_PORT, layout
+from chaos.infra.backends.docker.config import layout
 from chaos.infra.backends.docker.host import kafka_image
 from chaos.infra.container import docker
 from chaos.infra.kafka_protocol import SaslError, fetch_metadata
@@ -47,10 +47,7 @@ def left_behind() -> dict[str, list[str]]:
 def host_ports() -> list[int]:
     """The loopback ports the stack binds on the host network: the docker layout's listeners and
     proxies, Toxiproxy's API, the CPs' health ports (compose.host.yml) and the driver's API."""
-    one = layout(1, ROLES)
-    return sorted({*one.controller_ports.values(), *one.internal_ports.values(),
-                   *(port for link in one.links for port in (link.listener_port, link.proxy_port)),
-                   TOXIPROXY_API_PORT, 7001, 7002, int(DRIVER_API.rpartition(":")[2])})
+    return sorted(layout(1, ROLES).ports() | {7001, 7002, int(DRIVER_API.rpartition(":")[2])})
 
 
 def in_use(port: int) -> bool:

@@ -59,9 +59,7 @@ def test_the_fixed_layout_of_the_compose_stack_is_never_handed_out(monkeypatch: 
 
 def test_every_fixed_port_of_the_docker_layout_lies_in_the_reserved_ranges() -> None:
     """If the layout grows (more roles, brokers, a new listener), the reservation must grow with it."""
-    three = layout(3, ("driver", "central", "cp", "monitor", "harness"))
-    fixed = {*three.controller_ports.values(), *three.internal_ports.values(),
-             *(port for link in three.links for port in (link.listener_port, link.proxy_port))}
+    fixed = layout(3, ("driver", "central", "cp", "monitor", "harness")).ports()
     endpoints = Endpoints.from_json((ROOT / "docker" / "endpoints.json").read_text())
     fixed |= {int(address.rpartition(":")[2]) for address in endpoints.roles.values()}
     fixed |= {int(broker.internal.rpartition(":")[2]) for broker in endpoints.brokers}

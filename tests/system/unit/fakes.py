@@ -78,12 +78,12 @@ def fake_producer(broker: FakeBroker, name: str = "test") -> ResilientProducer:
     return ResilientProducer(FAST, name, factory=broker.factory)
 
 
-def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 5.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
     """Poll ``predicate`` until true; fail the test with a clear message after ``timeout``."""
     import time
 
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what} not met within {timeout} s")
         time.sleep(0.01)

@@ -8,7 +8,6 @@ consumer's poll blocks for as long as the test says, as kafka-python's does whil
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from evcharge.central.store import Store
 from evcharge.messages import AuthorizationRequest, decode
 from evcharge.states import CpState
 
-from .fakes import FAST
+from .fakes import FAST, wait_for
 from .test_central_outbox import Consumer, ManualProducer, Record, record
 
 DEADLINE = 20.0
@@ -50,14 +49,6 @@ def central(db: Path, consumer: Consumer, producer: ManualProducer) -> Central:
                    producer=producer, consumer=consumer)  # type: ignore[arg-type]
 
 
-def wait_until(what: str, condition: object, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > end:
-            pytest.fail(f"not within {deadline:.0f} s: {what}")
-        time.sleep(0.02)
-
-
 def test_a_reservation_expires_while_the_consumer_loop_waits_on_kafka(tmp_path: Path) -> None:
     consumer, producer = StuckConsumer(tmp_path / "c.db"), ManualProducer(auto_ack=True)
     c = central(tmp_path / "c.db", consumer, producer)
@@ -65,9 +56,9 @@ def test_a_reservation_expires_while_the_consumer_loop_waits_on_kafka(tmp_path: 
     runner = threading.Thread(target=c.run, daemon=True)
     runner.start()
     try:
-        wait_until("the request is applied and the loop is stuck in its next poll", consumer.stuck.is_set)
-        wait_until("the reservation expires, the loop still stuck",
-                   lambda: c.store.cp("CP_001").state == CpState.AVAILABLE)  # type: ignore[union-attr]
+        wait_for(consumer.stuck.is_set, DEADLINE, "the request applied and the loop stuck in its next poll")
+        wait_for(lambda: c.store.cp("CP_001").state == CpState.AVAILABLE,  # type: ignore[union-attr]
+                 DEADLINE, "the reservation expired, the loop still stuck")
         assert not consumer.release.is_set()
         kinds = [type(decode(item.value).body).__name__ for item in producer.sent]
         assert kinds[0] == "AuthorizationResponse" and "ReservationReleased" in kinds[1:], kinds
