@@ -19,7 +19,7 @@ RUN python3 -m venv /opt/evcharge \
     && if [ -d /src/wheels ]; then \
          /opt/evcharge/bin/pip install --no-index --find-links /src/wheels "$(cat /src/wheels/PROJECT)"; \
        else \
-         /opt/evcharge/bin/pip install /src; \
+         /opt/evcharge/bin/pip install "/src[system]"; \
        fi \
     && rm -rf /src \
     && mkdir -p /data /secrets && chown 1000:1000 /data /secrets && chmod 700 /secrets

@@ -80,14 +80,18 @@ class Judge:
         return None if self.seed is None else f"replay with --chaos-seed {self.seed}"
 
     def during(self, start: float, end: float) -> tuple[list[FaultWindow], str]:
-        """The windows active in ``[start, end]`` and a phrase naming them (or the last one before)."""
-        active = [w for w in self.windows if w.overlaps(start, end)]
+        """The windows active in ``[start, end]`` and a phrase naming them (or the last one before).
+
+        A window that healed at ``start`` itself is not "during": a verdict dated at a heal (the
+        recovery rule's) is about what came after that fault, so it reads "as 'X' healed"."""
+        healed = [w for w in self.windows if w.end is not None and w.end <= start]
+        active = [w for w in self.windows if w.overlaps(start, end) and w not in healed]
         if active:
             return active, "during " + ", ".join(f"'{w.name}'" for w in active)
-        before = [w for w in self.windows if w.end is not None and w.end < start]
-        if before:
-            last = max(before, key=lambda w: w.end or 0.0)
-            return [], f"{start - (last.end or 0.0):.1f} s after '{last.name}' healed"
+        if healed:
+            last = max(healed, key=lambda w: w.end or 0.0)
+            gap = start - (last.end or 0.0)
+            return [], f"as '{last.name}' healed" if gap < 0.05 else f"{gap:.1f} s after '{last.name}' healed"
         return [], "with no fault active"
 
     def failed(

@@ -20,7 +20,7 @@ from typing import Any
 from chaos.core.facts import dig
 from chaos.core.history import DEAD_LETTERED, History
 from chaos.core.spec import AuditSpec, DeadLetterSpec
-from chaos.infra import records
+from chaos.infra import kafka_admin, records
 from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.service import Service
 
@@ -107,7 +107,7 @@ def record_consumer_lag(
     ends are taken once, first: heartbeats keep arriving, so "no lag at this instant" would flake.
     """
     full = [f"{topic_prefix}{topic}" for topic in topics]
-    committed, goal = records.positions(access, topic_prefix, full)
+    committed, goal = kafka_admin.positions(access.bootstrap, topic_prefix, full, access.plain)
     deadline = time.monotonic() + timeout
     while True:
         behind = {
@@ -117,7 +117,7 @@ def record_consumer_lag(
         if not any(behind.values()) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-        committed, _ = records.positions(access, topic_prefix, full)
+        committed, _ = kafka_admin.positions(access.bootstrap, topic_prefix, full, access.plain)
     history.record("consumers", groups=dict(sorted(behind.items())))
     return behind
 

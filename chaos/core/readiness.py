@@ -1,4 +1,5 @@
-"""When a service counts as started: an HTTP answer, an open TCP port, a line in its log, or any callable.
+"""When a service counts as started: an HTTP answer, an open TCP port, a line in its log, a consumer
+group that has its partitions, or any callable.
 
 A spec names readiness as data (``"tcp {port}"``) so that a system's spec stays a list of facts;
 ``Readiness`` turns that into the probe the process lifecycle polls (``Service.ready``).
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaos.core.templates import SpecError, format_placeholders
+from chaos.infra import kafka_admin
+from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.service import ReadyCheck, since_last_start
 
-__all__ = ["Readiness", "ReadyCheck", "http_ready", "log_ready", "tcp_ready"]
+__all__ = ["Readiness", "ReadyCheck", "group_ready", "http_ready", "log_ready", "tcp_ready"]
 
 
 def http_ready(url: str, timeout: float = 1.0) -> ReadyCheck:
@@ -58,16 +61,29 @@ def log_ready(path: Path, text: str) -> ReadyCheck:
     return check
 
 
+def group_ready(kafka: KafkaAccess, group: str) -> ReadyCheck:
+    """Ready once consumer group ``group`` is stable with partitions assigned to a member: the
+    service is in its group and consuming, which no log line proves (a consumer logs "started"
+    before it has joined). Asked through the harness's own access, not the service's links, so it
+    also answers while a fault cuts the service off (a start-order scenario)."""
+
+    def check() -> bool:
+        return kafka_admin.describe_group(kafka.bootstrap, group, kafka.plain).listening
+
+    return check
+
+
 @dataclass(frozen=True)
 class Readiness:
     """A readiness probe, from a callable or one of the forms ``"http GET URL"``, ``"tcp PORT"``,
-    ``"tcp HOST:PORT"`` and ``"log line TEXT"`` (targets may hold placeholders)."""
+    ``"tcp HOST:PORT"``, ``"log line TEXT"`` and ``"group NAME"`` (a consumer group with partitions
+    assigned; targets may hold placeholders)."""
 
     kind: str
     target: str = ""
     call: ReadyCheck | None = None
 
-    FORMS = ("http GET <url>", "tcp <port>", "tcp <host>:<port>", "log line <text>")
+    FORMS = ("http GET <url>", "tcp <port>", "tcp <host>:<port>", "log line <text>", "group <consumer group>")
 
     @classmethod
     def parse(cls, ready: str | ReadyCheck, where: str = "ready") -> Readiness:
@@ -80,12 +96,16 @@ class Readiness:
             return cls("tcp", words[1])
         if len(words) == 3 and words[:2] == ["log", "line"]:
             return cls("log", words[2])
+        if len(words) == 2 and words[0] == "group":
+            return cls("group", words[1])
         raise SpecError(
             f"{where}: cannot read readiness {ready!r}; use a callable or one of: {', '.join(cls.FORMS)}"
         )
 
-    def check(self, log_path: Path | None = None, values: Mapping[str, str] | None = None) -> ReadyCheck:
-        """The probe itself, with placeholders in the target filled from ``values``."""
+    def check(self, log_path: Path | None = None, values: Mapping[str, str] | None = None,
+              kafka: KafkaAccess | None = None) -> ReadyCheck:
+        """The probe itself, with placeholders in the target filled from ``values``; ``kafka`` is how
+        the harness reaches the cluster (for ``group``)."""
         if self.call is not None:
             return self.call
         target = format_placeholders(self.target, values or {}, f"readiness {self.kind}")
@@ -95,6 +115,10 @@ class Readiness:
             if log_path is None:
                 raise SpecError("readiness 'log line' needs the service's log file")
             return log_ready(log_path, target)
+        if self.kind == "group":
+            if kafka is None:
+                raise SpecError("readiness 'group' needs the cluster's address (run it through a scenario)")
+            return group_ready(kafka, target)
         host, _, port = target.rpartition(":")
         if not port.isdigit():
             raise SpecError(f"readiness 'tcp {target}': the port must be a number")

@@ -76,7 +76,7 @@ class Scenario:
         )
         self.system = SystemRun(spec, infra, workdir, topic_prefix=topic_prefix, **dict(values or {}))
         self.faults: FaultContext = self.system.fault_context
-        self.topic_prefix = topic_prefix
+        self.topic_prefix = self.system.topic_prefix  # the run's, unless the system's topics are fixed
         self._gathered = False
         self.gatherers: list[tuple[str, Callable[[], object]]] = []
         """(what, gather): the suite's own evidence (its clients' records, the system's database),

@@ -6,13 +6,15 @@ to tell it is ready), how to read its resources' states (a probe), the invariant
 harness runs any system given a spec, so another team's services need a new spec, not a change
 to ``chaos/``.
 
-Commands and environment values are templates: ``{bootstrap}`` (the bootstrap servers of the
-service's own role, i.e. only the Toxiproxy proxies of that role), ``{topic_prefix}``, ``{db}`` and
-``{workdir}``, plus anything the caller adds; ``{{`` and ``}}`` are literal braces.
+Commands, environment values and working directories are templates: ``{bootstrap}`` (the
+bootstrap servers of the service's own role, i.e. only the Toxiproxy proxies of that role),
+``{topic_prefix}``, ``{db}`` and ``{workdir}``, plus anything the caller adds; ``{{`` and ``}}`` are
+literal braces.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +22,13 @@ from pathlib import Path
 from chaos.checks.params import InvariantSpec
 from chaos.core.facts import FactSpec, dig
 from chaos.core.probes import ProbeSpec, SqliteStateProbe
-from chaos.core.readiness import Readiness, ReadyCheck, http_ready, log_ready, tcp_ready
+from chaos.core.readiness import Readiness, ReadyCheck, group_ready, http_ready, log_ready, tcp_ready
 from chaos.core.templates import PLACEHOLDERS, SpecError, format_placeholders
+from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.principals import Grant
+
+SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""What a service may be called: its name names its log, pid and failpoints files and its principal."""
 
 __all__ = [
     "PLACEHOLDERS",
@@ -36,6 +42,7 @@ __all__ = [
     "SqliteStateProbe",
     "SystemSpec",
     "format_placeholders",
+    "group_ready",
     "http_ready",
     "log_ready",
     "tcp_ready",
@@ -50,7 +57,9 @@ class ServiceSpec:
     to Kafka); faults on that role's links hit exactly this service. ``grants`` are what its own
     principal may do on a secured cluster (resource names may use placeholders, ``{topic_prefix}``
     above all); it gets nothing else, and ``{kafka_user}`` / ``{kafka_password}`` in its command or
-    environment say who it is.
+    environment say who it is. ``cwd`` is the folder it runs in (a template; relative to the
+    scenario's work folder; None: the work folder itself), for a system that reads files next to its
+    code; its log and pid file stay in the work folder either way.
     """
 
     name: str
@@ -60,8 +69,12 @@ class ServiceSpec:
     ready: str | ReadyCheck | None = None
     ready_timeout: float = 60.0
     grants: Sequence[Grant] = ()
+    cwd: str | None = None
 
     def __post_init__(self) -> None:
+        if not SERVICE_NAME.fullmatch(self.name):
+            raise SpecError(f"service name {self.name!r}: use letters, digits, '.', '_' and '-' (it names the "
+                            f"service's log and pid files and its Kafka principal), starting with a letter or digit")
         if not self.argv:
             raise SpecError(f"service {self.name!r}: argv is empty; give the command to run")
         if self.ready is not None:
@@ -94,12 +107,19 @@ class ServiceSpec:
         }
         return argv, env
 
+    def workdir(self, run_folder: Path, values: Mapping[str, str]) -> Path | None:
+        """The folder the process runs in (``cwd`` filled in, relative to ``run_folder``), or None."""
+        if self.cwd is None:
+            return None
+        return run_folder / format_placeholders(self.cwd, values, f"service {self.name!r} cwd")
+
     def ready_check(
-        self, log_path: Path | None = None, values: Mapping[str, str] | None = None
+        self, log_path: Path | None = None, values: Mapping[str, str] | None = None,
+        kafka: KafkaAccess | None = None,
     ) -> ReadyCheck | None:
         if self.ready is None:
             return None
-        return Readiness.parse(self.ready, f"service {self.name!r}").check(log_path, values)
+        return Readiness.parse(self.ready, f"service {self.name!r}").check(log_path, values, kafka)
 
 
 @dataclass(frozen=True)
@@ -121,7 +141,8 @@ class DeadLetterSpec:
 
 
 SetupStep = Sequence[str] | Callable[[Mapping[str, str]], None]
-"""One step of ``SystemSpec.setup``: a command line (templates) or a callable of the placeholder values."""
+"""One step of ``SystemSpec.setup`` or ``teardown``: a command line (templates) or a callable of the
+placeholder values."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +182,13 @@ class SystemSpec:
       init code, keys enrolled), run in order in the scenario's work folder: a command (argv, with
       placeholders) that must exit 0, or a Python callable given the placeholder values. A failed
       step fails the scenario with its output, before anything runs.
+    - ``teardown``: the same, run after the scenario's services are stopped (files to keep as
+      evidence, a database to drop); a failed step fails the test with its output, after the rest
+      of the tear-down has run.
+    - ``fixed_topics``: for a system whose topic names are fixed (name -> partitions), so a run prefix
+      cannot isolate its scenarios: ``{topic_prefix}`` is then empty, and each scenario deletes these
+      topics and creates them again before anything starts, so none reads another's records
+      (scenarios on one cluster run one after the other; parallel workers have a cluster each).
     """
 
     name: str
@@ -175,8 +203,14 @@ class SystemSpec:
     setup: Sequence[SetupStep] = ()
     forgeries: Forger | None = None
     audit: AuditSpec | None = None
+    teardown: Sequence[SetupStep] = ()
+    fixed_topics: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for topic, partitions in self.fixed_topics.items():
+            if not topic or not isinstance(partitions, int) or partitions < 1:
+                raise SpecError(f"system {self.name!r}: fixed_topics maps a topic name to its partition count "
+                                f"(1 or more); got {topic!r}: {partitions!r}")
         names = [service.name for service in self.services]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
@@ -188,6 +222,12 @@ class SystemSpec:
                 return service
         known = ", ".join(service.name for service in self.services)
         raise SpecError(f"system {self.name!r} has no service {name!r}; services: {known}")
+
+    @property
+    def file_stem(self) -> str:
+        """The system's name as a file name (``{db}`` is ``<workdir>/<file_stem>.db``): any run of
+        characters a path could trip on (``/``, spaces) becomes one ``-``."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", self.name).strip(".-") or "system"
 
     @property
     def roles(self) -> tuple[str, ...]:

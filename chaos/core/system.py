@@ -23,6 +23,7 @@ from chaos.core.sampler import StateProbe
 from chaos.core.spec import ServiceSpec, SetupStep, SystemSpec
 from chaos.core.templates import format_placeholders
 from chaos.faults import FaultContext
+from chaos.infra import kafka_admin
 from chaos.infra.backends.base import Infra
 from chaos.infra.principals import add_principals, remove_principals
 from chaos.infra.security import Credentials
@@ -38,38 +39,61 @@ class SetupFailed(RuntimeError):
     """A ``SystemSpec.setup`` step failed: the scenario cannot start; the message has its output."""
 
 
+class TeardownFailed(RuntimeError):
+    """A ``SystemSpec.teardown`` step failed (after the rest of the tear-down ran); the message has its output."""
+
+
 class SystemRun:
     """A spec's services as processes on one backend, in one work folder."""
 
     def __init__(self, spec: SystemSpec, infra: Infra, workdir: Path, **values: str) -> None:
         self.spec, self.infra, self.workdir = spec, infra, workdir
         self._forget_hook: Callable[[], None] = lambda: None
-        self.values = {"workdir": str(workdir), "db": str(workdir / f"{spec.name}.db"), **values}
+        self._teardown: list[tuple[int, SetupStep]] = list(enumerate(spec.teardown, 1))
+        self.values = {"workdir": str(workdir), "db": str(workdir / f"{spec.file_stem}.db"), **values}
+        if spec.fixed_topics:  # isolated by fresh topics instead of a prefix the system cannot take
+            self.values["topic_prefix"] = ""
+            self._fresh_topics()
         for number, step in enumerate(spec.setup, 1):  # first: a failed step leaves nothing to undo
-            self._set_up(number, step)
+            self._run_step("set-up", number, step)
         self.credentials = self._principals()
         self.services = {s.name: self._service(s) for s in spec.services}
 
-    def _set_up(self, number: int, step: SetupStep) -> None:
-        """Run one ``setup`` step in the work folder; ``SetupFailed`` with its output if it fails."""
+    @property
+    def topic_prefix(self) -> str:
+        """What this run's topic names start with (empty for a system with fixed topic names)."""
+        return self.values.get("topic_prefix", "")
+
+    def _fresh_topics(self) -> None:
+        access = self.infra.endpoints.harness_access()
+        try:
+            kafka_admin.recreate_topics(access.bootstrap, dict(self.spec.fixed_topics), access.plain)
+        except (OSError, kafka_admin.KafkaAdminError) as exc:
+            topics = sorted(self.spec.fixed_topics)
+            raise SetupFailed(f"the fixed topics {topics} could not be made fresh: {exc}") from exc
+
+    def _run_step(self, stage: str, number: int, step: SetupStep) -> None:
+        """Run one set-up or tear-down step in the work folder; ``SetupFailed`` / ``TeardownFailed``
+        with its output if it fails."""
+        error = SetupFailed if stage == "set-up" else TeardownFailed
         if callable(step):
             step(self.values)
             return
-        argv = [format_placeholders(arg, self.values, f"setup step {number}") for arg in step]
+        argv = [format_placeholders(arg, self.values, f"{stage} step {number}") for arg in step]
         try:
             done = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True, timeout=SETUP_TIMEOUT_S,
                                   check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SetupFailed(f"set-up step {number} ({shlex.join(argv)}) could not run: {exc}") from None
+            raise error(f"{stage} step {number} ({shlex.join(argv)}) could not run: {exc}") from None
         if done.returncode != 0:
             output = (done.stderr or done.stdout).strip()[-2000:]
-            raise SetupFailed(f"set-up step {number} ({shlex.join(argv)}) exited {done.returncode}:\n{output}")
+            raise error(f"{stage} step {number} ({shlex.join(argv)}) exited {done.returncode}:\n{output}")
 
     def _principals(self) -> dict[str, Credentials]:
         """Service -> its credentials, made on a secured cluster (none on one without security)."""
         if not self.infra.endpoints.secured:
             return {}
-        prefix = self.values.get("topic_prefix", "")
+        prefix = self.topic_prefix
         grants = {
             f"{prefix}{s.name}": [replace(g, name=format_placeholders(g.name, {**self.values, "service": s.name},
                                                                       f"service {s.name!r} grant"))
@@ -97,10 +121,12 @@ class SystemRun:
         return {user.removeprefix(prefix): credentials for user, credentials in made.items()}
 
     def close(self) -> None:
-        """Remove the principals this run made (its processes are the caller's to stop first).
+        """Remove the principals this run made, then run the spec's tear-down (its processes are the
+        caller's to stop first); each once, however often it is called.
 
-        Best effort: a scenario may end with its cluster away, and a principal left behind harms
-        nothing (its name carries the run's own prefix), so a failure is said, not raised."""
+        Removing principals is best effort: a scenario may end with its cluster away, and a principal
+        left behind harms nothing (its name carries the run's own prefix), so a failure is said, not
+        raised. A failed tear-down step is raised (``TeardownFailed``), after the later steps ran."""
         self._forget_hook()
         users, self.credentials = [c.user for c in self.credentials.values()], {}
         if users:
@@ -108,6 +134,15 @@ class SystemRun:
                 remove_principals(self.infra.endpoints.harness_access(), users)
             except Exception as exc:  # kafka-python raises KafkaError, OSError, TimeoutError...
                 print(f"[evchaos] {len(users)} principals of this run not removed: {exc}", file=sys.stderr)
+        steps, self._teardown = self._teardown, []
+        failures = []
+        for number, step in steps:
+            try:
+                self._run_step("tear-down", number, step)
+            except Exception as exc:  # a step's own exception or TeardownFailed: the later steps still run
+                failures.append(f"{exc}" if isinstance(exc, TeardownFailed) else f"tear-down step {number}: {exc!r}")
+        if failures:
+            raise TeardownFailed("\n".join(failures))
 
     def _service(self, spec: ServiceSpec) -> Service:
         credentials = self.credentials.get(spec.name)
@@ -116,8 +151,9 @@ class SystemRun:
                                    kafka_user=credentials.user if credentials else "",
                                    kafka_password=credentials.password if credentials else "")
         argv, env = spec.render(values)
-        service = Service(spec.name, argv, self.workdir, env=env, ready_timeout=spec.ready_timeout)
-        service.ready = spec.ready_check(service.log_path, values)
+        service = Service(spec.name, argv, self.workdir, env=env, ready_timeout=spec.ready_timeout,
+                          cwd=spec.workdir(self.workdir, values))
+        service.ready = spec.ready_check(service.log_path, values, self.infra.endpoints.harness_access())
         return service
 
     def failpoints(self, service: str) -> Path:
@@ -129,7 +165,7 @@ class SystemRun:
     def fault_context(self) -> FaultContext:
         roles: Mapping[str, str] = {s.name: s.role for s in self.spec.services if s.role is not None}
         return FaultContext(self.infra, services=self.services, roles=roles,
-                            topic_prefix=self.values.get("topic_prefix", ""),
+                            topic_prefix=self.topic_prefix,
                             failpoints={name: self.failpoints(name) for name in self.services},
                             forger=self._forger())
 

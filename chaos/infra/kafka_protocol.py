@@ -1,16 +1,20 @@
-"""A minimal Kafka wire-protocol Metadata call, for readiness and leader lookup.
+"""A minimal Kafka wire protocol: framing, SASL/PLAIN and a Metadata call, for readiness and leader lookup.
 
 Readiness must be a real protocol round trip, not a sleep or a log line. A Metadata response lists
 only brokers that are registered and unfenced, so "every node lists N brokers" means the cluster can
 serve clients. kafka-python could do this too, but its client takes hundreds of milliseconds to set
 up and waits up to its bootstrap timeout when nothing answers; this call takes one socket and a few
-milliseconds, which matters when it is polled while a broker starts.
+milliseconds, which matters when it is polled while a broker starts. The same few pieces serve the
+harness's other client-free calls (``chaos.infra.kafka_admin``), so it needs no Kafka client library
+of its own to start, isolate and probe a system (issue: a system pinned to another client).
 """
 
 from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 METADATA_API_KEY = 3
@@ -46,7 +50,9 @@ class ClusterMeta:
         raise KeyError(f"no metadata for {topic}-{partition}")
 
 
-class _Reader:
+class Reader:
+    """Reads a non-flexible (pre-KIP-482) response body: big-endian ints, int16-length strings."""
+
     def __init__(self, data: bytes) -> None:
         self.data, self.pos = data, 0
 
@@ -66,8 +72,28 @@ class _Reader:
     def int_array(self) -> tuple[int, ...]:
         return tuple(self.take(">i") for _ in range(self.take(">i")))
 
+    def bytes_(self) -> bytes:
+        length = self.take(">i")
+        if length < 0:
+            return b""
+        value = self.data[self.pos : self.pos + length]
+        self.pos += length
+        return value
 
-def _frame(api: tuple[int, int], correlation_id: int, body: bytes) -> bytes:
+
+def string(value: str) -> bytes:
+    """A non-flexible STRING: int16 length, then UTF-8."""
+    raw = value.encode()
+    return struct.pack(">h", len(raw)) + raw
+
+
+def array(items: list[bytes]) -> bytes:
+    """A non-flexible ARRAY of already encoded items."""
+    return struct.pack(">i", len(items)) + b"".join(items)
+
+
+def frame(api: tuple[int, int], correlation_id: int, body: bytes) -> bytes:
+    """A request: size, header v1 (api key, version, correlation id, client id), body."""
     client_id = b"evchaos"
     header = struct.pack(">hhih", api[0], api[1], correlation_id, len(client_id)) + client_id
     return struct.pack(">i", len(header) + len(body)) + header + body
@@ -81,13 +107,14 @@ def _encode_request(topics: list[str] | None, correlation_id: int) -> bytes:
         for t in topics:
             body += struct.pack(">h", len(t)) + t.encode()
     body += struct.pack(">?", False)  # allow_auto_topic_creation
-    return _frame((METADATA_API_KEY, METADATA_VERSION), correlation_id, body)
+    return frame((METADATA_API_KEY, METADATA_VERSION), correlation_id, body)
 
 
-def _call(sock: socket.socket, frame: bytes) -> _Reader:
-    sock.sendall(frame)
+def call(sock: socket.socket, request: bytes) -> Reader:
+    """Send one request and read its response (header v0: the correlation id, skipped)."""
+    sock.sendall(request)
     (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-    reader = _Reader(_recv_exact(sock, size))
+    reader = Reader(_recv_exact(sock, size))
     reader.take(">i")  # correlation id
     return reader
 
@@ -95,11 +122,11 @@ def _call(sock: socket.socket, frame: bytes) -> _Reader:
 def sasl_plain(sock: socket.socket, user: str, password: str) -> None:
     """Authenticate a fresh connection with SASL/PLAIN (SaslHandshake v1, then SaslAuthenticate v0)."""
     mechanism = b"PLAIN"
-    answer = _call(sock, _frame(SASL_HANDSHAKE, 101, struct.pack(">h", len(mechanism)) + mechanism))
+    answer = call(sock, frame(SASL_HANDSHAKE, 101, struct.pack(">h", len(mechanism)) + mechanism))
     if (error := answer.take(">h")) != 0:
         raise SaslError(f"the broker does not take SASL/PLAIN here (error {error})")
     token = b"\0" + user.encode() + b"\0" + password.encode()
-    answer = _call(sock, _frame(SASL_AUTHENTICATE, 102, struct.pack(">i", len(token)) + token))
+    answer = call(sock, frame(SASL_AUTHENTICATE, 102, struct.pack(">i", len(token)) + token))
     if (error := answer.take(">h")) != 0:
         reason = answer.string() or ""
         raise SaslError(f"SASL/PLAIN as {user!r} refused (error {error}): {reason}")
@@ -116,16 +143,23 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
+@contextmanager
+def connect(address: str, timeout: float = 2.0, plain: tuple[str, str] | None = None) -> Iterator[socket.socket]:
+    """A connection to ``host:port``, logged in with SASL/PLAIN as ``plain`` = (user, password) if given."""
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        if plain is not None:
+            sasl_plain(sock, *plain)
+        yield sock
+
+
 def fetch_metadata(
     address: str, topics: list[str] | None = None, timeout: float = 2.0, plain: tuple[str, str] | None = None
 ) -> ClusterMeta:
     """One Metadata v4 round trip to ``host:port``, after SASL/PLAIN as ``plain`` = (user, password)
     if given; raises OSError if the broker does not answer (``SaslError`` if it refuses us)."""
-    host, port = address.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        if plain is not None:
-            sasl_plain(sock, *plain)
-        r = _call(sock, _encode_request(topics, correlation_id=1))
+    with connect(address, timeout, plain) as sock:
+        r = call(sock, _encode_request(topics, correlation_id=1))
     r.take(">i")  # throttle time
     brokers: dict[int, str] = {}
     for _ in range(r.take(">i")):

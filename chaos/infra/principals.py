@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from chaos.infra.endpoints import KafkaAccess
+from chaos.infra.kafka_client import require_kafka_python
 from chaos.infra.records import admin_client
 from chaos.infra.security import RESERVED_USERS, SCRAM, Credentials
 
@@ -63,6 +64,7 @@ def add_principals(
 
     ``passwords``: the credentials made before, to assert again unchanged (both calls are upserts:
     an existing user keeps working, an existing ACL is not duplicated)."""
+    require_kafka_python("making a secured cluster's principals (--chaos-security sasl)")
     from kafka.admin._users import UserScramCredentialUpsertion
 
     reserved = sorted(set(grants) & set(RESERVED_USERS))
@@ -88,6 +90,7 @@ def add_principals(
 
 def remove_principals(access: KafkaAccess, users: Iterable[str]) -> None:
     """Delete the users and every ACL that names them."""
+    require_kafka_python("making a secured cluster's principals (--chaos-security sasl)")
     from kafka.admin import (
         ACLFilter,
         ACLOperation,

@@ -5,8 +5,9 @@ what became of them: did a dead-letter record name each one, did every consumer 
 All of it goes through the harness's own Kafka role (``harness``), so a fault on another role's links
 never hides the evidence, and never through the system's clients.
 
-kafka-python is imported here only, and only when a message fault or a dead-letter read runs: the
-rest of the harness speaks Kafka's wire protocol itself (``kafka_protocol``) for readiness.
+kafka-python is imported here only, and only when a message fault or an evidence read runs (after
+``require_kafka_python`` says what is missing): the rest of the harness speaks Kafka's wire protocol
+itself (``kafka_protocol``, ``kafka_admin``) for readiness, groups and fresh topics.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.infra.endpoints import KafkaAccess
+from chaos.infra.kafka_client import require_kafka_python
 
 FAST = {
     "reconnect_backoff_ms": 50,
@@ -56,7 +58,8 @@ class RecordsError(RuntimeError):
 
 @contextlib.contextmanager
 def _client(kind: str, access: KafkaAccess, **settings: Any) -> Iterator[Any]:
-    import kafka  # lazily: only message faults and dead-letter reads need a Kafka client
+    require_kafka_python("writing and reading records (message faults, facts, dead letters)")
+    import kafka  # lazily: only message faults and evidence reads need a Kafka client
 
     factory = {"producer": kafka.KafkaProducer, "consumer": kafka.KafkaConsumer}[kind]
     client = factory(bootstrap_servers=access.bootstrap, **FAST, **access.settings, **settings)
@@ -123,6 +126,7 @@ def read_all(access: KafkaAccess, topic: str | Iterable[str], timeout: float = 1
     """Every record of ``topic`` (or of each topic given) from the beginning to its end offsets now,
     with no consumer group; several topics are read by one consumer (one connection, one wait). A
     name ending in ``*`` stands for every existing topic that starts with the rest."""
+    require_kafka_python("writing and reading records (message faults, facts, dead letters)")
     import kafka
 
     topics = [topic] if isinstance(topic, str) else list(topic)
@@ -158,6 +162,7 @@ was seen to miss the first on a loaded machine, and a fault failed on it."""
 
 def admin_client(access: KafkaAccess) -> Any:
     """A kafka-python admin client with the harness's short timeouts (close it when done)."""
+    require_kafka_python("the harness's admin calls (consumer positions, rewinds, facts)")
     from kafka.admin import KafkaAdminClient
     from kafka.errors import KafkaTimeoutError
 
@@ -190,6 +195,7 @@ def committed_past(access: KafkaAccess, records: Iterable[Record], group_prefix:
     Only groups whose name starts with ``group_prefix`` and that have committed on the records'
     topics count: a group that never read the topic is not a consumer of it.
     """
+    require_kafka_python("what consumer groups committed (after a message fault)")
     import kafka
 
     wanted = list(records)
@@ -203,27 +209,3 @@ def committed_past(access: KafkaAccess, records: Iterable[Record], group_prefix:
             for r in mine
         )
     return result
-
-
-Offsets = dict[str, int]
-"""``"topic[partition]"`` -> an offset."""
-
-
-def positions(access: KafkaAccess, group_prefix: str, topics: Iterable[str]) -> tuple[dict[str, Offsets], Offsets]:
-    """(group -> ``"topic[partition]"`` -> committed offset, ``"topic[partition]"`` -> end offset) on
-    ``topics``, for every group whose name starts with ``group_prefix``."""
-    wanted = set(topics)
-    committed = group_offsets(access, group_prefix)
-    mine = {
-        group: {f"{tp.topic}[{tp.partition}]": (tp, meta.offset) for tp, meta in offsets.items() if tp.topic in wanted}
-        for group, offsets in committed.items()
-    }
-    partitions = {tp for parts in mine.values() for tp, _ in parts.values()}
-    if not partitions:
-        return {}, {}
-    with _client("consumer", access) as consumer:
-        ends = consumer.end_offsets(list(partitions))
-    return (
-        {group: {where: offset for where, (_, offset) in parts.items()} for group, parts in mine.items() if parts},
-        {f"{tp.topic}[{tp.partition}]": end for tp, end in ends.items()},
-    )

@@ -22,6 +22,12 @@ from pathlib import Path
 from chaos.infra.reaper import NAME_VAR, stat_fields
 
 ReadyCheck = Callable[[], bool]
+"""True once ready; False, or any exception but a programming error, while not ready yet."""
+BROKEN_CHECK = (TypeError, NameError, AttributeError, ImportError)
+"""Exceptions that say the readiness check itself is broken, not that the service is not ready yet:
+waiting out the timeout on them would only hide the mistake behind "not ready". Anything else (a
+refused connection, a table not made yet, a half-written file) counts as not ready, and a timeout
+quotes the last one."""
 START_MARK = "\n=== "
 """How each start's header begins in a service's log (the log is kept across restarts)."""
 
@@ -46,7 +52,8 @@ class Service:
 
     ``ready`` is a cheap probe that returns True once the service answers a real request (a protocol
     round trip, an HTTP call); ``start`` waits on it with a deadline. ``data_dirs`` are removed by
-    ``clean``; ``restart`` keeps them.
+    ``clean``; ``restart`` keeps them. ``cwd`` is the folder the process runs in (default: ``workdir``,
+    where its log and pid file always go).
     """
 
     name: str
@@ -57,6 +64,7 @@ class Service:
     ready_timeout: float = 60.0
     data_dirs: Sequence[Path] = ()
     stop_timeout: float = 10.0
+    cwd: Path | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log_handle: object | None = field(default=None, init=False, repr=False)
 
@@ -80,6 +88,9 @@ class Service:
         if self.is_running():
             return self
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.cwd is not None and not self.cwd.is_dir():
+            raise ServiceError(f"{self.name}: its working directory {self.cwd} does not exist; create it in the "
+                               f"system's set-up or give an existing folder")
         log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - owned by the service until stop
         command = " ".join(self.argv).replace("\n", "\\n")  # one header line, whatever the arguments hold
         log.write(f"{START_MARK}{time.strftime('%H:%M:%S')} start {command}\n".encode())
@@ -90,7 +101,7 @@ class Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                cwd=self.workdir,
+                cwd=self.cwd or self.workdir,
                 env=env,
                 start_new_session=True,
             )
@@ -104,20 +115,26 @@ class Service:
         return self
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Wait until the ready probe answers; fail early, with the log's tail, if the process dies."""
+        """Wait until the ready probe answers; fail early, with the log's tail, if the process dies or
+        the probe itself is broken (``BROKEN_CHECK``); a timeout names the probe's last error."""
         if self.ready is None:
             return
         deadline = time.monotonic() + (timeout if timeout is not None else self.ready_timeout)
-        delay = 0.02
+        delay, last_error = 0.02, ""
         while True:
             if not self.is_running():
                 raise ServiceError(f"{self.name} exited before it was ready; log tail:\n{self.log_tail()}")
-            with contextlib.suppress(Exception):
+            try:
                 if self.ready():
                     return
+            except BROKEN_CHECK as exc:
+                raise ServiceError(f"{self.name}: its readiness check is broken: {type(exc).__name__}: {exc} (a "
+                                   f"check returns False, or raises OSError, while the service is not ready)") from exc
+            except Exception as exc:  # not ready yet: a refused connection, a table not made yet...
+                last_error = f"; the check's last error: {type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
                 raise ServiceError(
-                    f"{self.name} not ready after {timeout or self.ready_timeout:.0f}s; "
+                    f"{self.name} not ready after {timeout or self.ready_timeout:.0f}s{last_error}; "
                     f"log tail ({self.log_path}):\n{self.log_tail()}"
                 )
             time.sleep(delay)

@@ -117,8 +117,8 @@ class ScheduleRunner:
                     self._apply(step)
             else:
                 self._heal_all()  # open-ended faults with no heal-all after them: quiet means nothing broken
-                if self.wait_quiet:
-                    self._sleep_until(self.schedule.end)
+                if self.wait_quiet:  # quiet after the heals as they happened: a heal may take longer than planned
+                    self._sleep_until(max(self.schedule.end, self._now() + self.schedule.quiet))
         finally:
             self._heal_all()
             self.ran = Schedule(tuple(self._ran), self.schedule.quiet, self.schedule.seed, self.schedule.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -66,3 +67,28 @@ def test_a_process_that_dies_fails_readiness_with_its_log(tmp_path):
 def test_a_missing_program_is_a_clear_error(tmp_path):
     with pytest.raises(ServiceError, match="cannot run"):
         Service("ghost", ["/nonexistent/prog"], tmp_path).start()
+
+
+def test_a_broken_readiness_check_fails_at_once_naming_its_error(tmp_path):
+    def broken() -> bool:
+        return tmp_path.exist()  # type: ignore[attr-defined]  # the typo a spec author makes
+
+    svc = Service("sleeper", [sys.executable, "-c", SCRIPT], tmp_path, ready=broken, ready_timeout=30)
+    try:
+        with pytest.raises(ServiceError, match="readiness check is broken: AttributeError"):
+            svc.start()
+    finally:
+        svc.kill()
+
+
+def test_a_timeout_quotes_the_checks_last_error(tmp_path):
+    def refused() -> bool:
+        raise ConnectionRefusedError("nothing on 127.0.0.1:1")
+
+    svc = Service("sleeper", [sys.executable, "-c", SCRIPT], tmp_path, ready=refused, ready_timeout=0.5)
+    try:
+        with pytest.raises(ServiceError, match=re.escape("not ready after 0s; the check's last error: "
+                                                         "ConnectionRefusedError: nothing on 127.0.0.1:1")):
+            svc.start()
+    finally:
+        svc.kill()

@@ -27,6 +27,7 @@ from chaos.faults.process import ProcessFault
 from chaos.faults.registry import register
 from chaos.faults.targets import ServiceTarget
 from chaos.infra.endpoints import KafkaAccess
+from chaos.infra.kafka_client import require_kafka_python
 from chaos.infra.records import admin_client
 
 COMMIT_WAIT = 10.0
@@ -74,6 +75,7 @@ class Rewind(ProcessFault):
 
 def wait_committed(access: KafkaAccess, group: str, timeout: float) -> bool:
     """Whether ``group`` has committed an offset, waiting up to ``timeout`` s for its first one."""
+    require_kafka_python("the rewind fault")
     from kafka.errors import KafkaError
 
     admin = admin_client(access)

@@ -8,7 +8,7 @@ import pytest
 
 from chaos.faults import FaultContext, FaultError, FaultSpecError
 from chaos.faults.base import applied
-from chaos.infra import records
+from chaos.infra import kafka_admin, records
 from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.topology import HARNESS_ROLE
 from tests import kafka_clients as clients
@@ -69,11 +69,11 @@ def test_a_consumer_group_is_past_the_records_only_once_it_committed_them(access
                 break
         consumer.commit()
         assert records.committed_past(access, written, topic_prefix) == {group: True}
-        committed, ends = records.positions(access, topic_prefix, [topic])
+        committed, ends = kafka_admin.positions(access.bootstrap, topic_prefix, [topic], access.plain)
         assert committed[group] == ends == {f"{topic}[0]": 1, f"{topic}[1]": 1}, "caught up: at the ends"
         later = records.write(access, topic, [b"y"])
         assert records.committed_past(access, later, topic_prefix) == {group: False}
-        committed, ends = records.positions(access, topic_prefix, [topic])
+        committed, ends = kafka_admin.positions(access.bootstrap, topic_prefix, [topic], access.plain)
         assert committed[group] == {f"{topic}[0]": 1, f"{topic}[1]": 1} and set(ends.values()) == {2}
     finally:
         consumer.close()

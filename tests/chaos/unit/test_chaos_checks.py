@@ -207,6 +207,8 @@ def test_recovery_needs_a_fresh_request_to_succeed_within_t_after_the_last_heal(
         not late.ok
         and "first fresh request succeeded only 30.0 s after the heal (limit 20 s)" in late.message
     )
+    # about the fault it just healed: not "during" it (an earlier wording said "during 'cp latency'")
+    assert "after the heal at 12:00:10.000, as 'cp latency' healed" in late.message and late.windows == ()
     assert late.message.endswith("replay with --chaos-seed 7") and late.value == pytest.approx(30.0)
     none_ok = run(*op(1, 11.0, 12.0, "fail"))
     assert not none_ok.ok and "none of 1 fresh requests succeeded" in none_ok.message

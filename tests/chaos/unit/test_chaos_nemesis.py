@@ -319,3 +319,24 @@ def test_stop_from_another_thread_heals_promptly() -> None:
     assert time.monotonic() - started < 2
     assert log == ["apply driver timeout", "heal driver timeout"]
     assert ran is not None and len(ran.steps) == 1
+
+
+def test_the_quiet_period_follows_the_heal_as_it_happened_not_as_planned() -> None:
+    log: list[str] = []
+    waits: list[tuple[float, list[str]]] = []
+
+    class SlowHeal(FakeFault):
+        def heal(self) -> None:  # a lone broker killed comes back only after its session times out
+            time.sleep(0.6)
+            super().heal()
+
+    def wait(seconds: float) -> bool:
+        waits.append((seconds, list(log)))
+        return False
+
+    schedule = ScheduleBuilder().fault("kill", "broker:1", 0.2).quiet(0.5).build()
+    ScheduleRunner(schedule, lambda kind, target, params: SlowHeal(log, kind, target, params), History(),
+                   wait=wait).run()
+    quiet_seconds, log_when_quiet_began = waits[-1]
+    assert log_when_quiet_began == ["apply broker:1 kill", "heal broker:1 kill"], waits
+    assert quiet_seconds == pytest.approx(0.5, abs=0.1), f"the quiet after a late heal lasted {quiet_seconds:.2f} s"

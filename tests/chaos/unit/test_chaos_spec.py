@@ -65,12 +65,17 @@ def test_readiness_forms_parse_and_bad_ones_list_the_accepted_forms() -> None:
     )
     assert Readiness.parse("tcp 8080") == Readiness("tcp", "8080")
     assert Readiness.parse("log line consumer started up") == Readiness("log", "consumer started up")
+    assert Readiness.parse("group {topic_prefix}booker") == Readiness("group", "{topic_prefix}booker")
+    with pytest.raises(SpecError, match="readiness 'group' needs the cluster's address"):
+        Readiness.parse("group g").check()
     with pytest.raises(SpecError, match="one of: http GET <url>, tcp <port>"):
         Readiness.parse("ping localhost")
     with pytest.raises(SpecError, match="service 'x': cannot read readiness"):
         ServiceSpec("x", ["true"], ready="udp 53")
     with pytest.raises(SpecError, match="argv is empty"):
         ServiceSpec("x", [])
+    with pytest.raises(SpecError, match=r"service name 'api/v2': use letters, digits"):
+        ServiceSpec("api/v2", ["true"])
 
 
 def probe(service: ServiceSpec, log: Path | None = None, values: dict[str, str] | None = None) -> bool:

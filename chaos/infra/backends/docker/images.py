@@ -96,6 +96,10 @@ def _stage_toxiproxy(context: Path, inst: Installation) -> None:
     shutil.copy2(inst.toxiproxy_bin, context / "toxiproxy-server")
 
 
+SYSTEM_EXTRA = "system"
+"""The extra that brings the system's own dependencies (its Kafka client): the project's image runs it."""
+
+
 def project_name() -> str:
     """The distribution's name, from pyproject.toml (the project's image is tagged after it)."""
     match = re.search(r'^name\s*=\s*"([^"]+)"', (REPO_ROOT / "pyproject.toml").read_text(), re.MULTILINE)
@@ -119,9 +123,9 @@ def _stage_project(context: Path) -> None:
         else:
             shutil.copy2(source, target)
     wheels = context / "wheels"
-    run_streaming([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), str(tree)],
-                  dict(os.environ), re.compile(r"ERROR|error:"), "pip wheel")
-    (wheels / "PROJECT").write_text(project_name())
+    run_streaming([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels),
+                   f"{tree}[{SYSTEM_EXTRA}]"], dict(os.environ), re.compile(r"ERROR|error:"), "pip wheel")
+    (wheels / "PROJECT").write_text(f"{project_name()}[{SYSTEM_EXTRA}]")
 
 
 def catalogue(inst: Installation | None = None) -> dict[str, Image]:
