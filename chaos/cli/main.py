@@ -9,6 +9,7 @@ evchaos check HISTORY            re-run the invariant checks on a saved history
 evchaos report [--name TITLE]    build the Allure HTML report (installs Allure 3 with npm once)
 evchaos faults                   every fault kind, what it does and its parameters (from the registry)
 evchaos checks                   every check (rule) a scenario can name (from the registry)
+evchaos init DIR --service N=CMD a starter spec and three scenarios for your system (asks on a terminal)
 evchaos mutants [-- SUITE]       the kill matrix: the suite against each deliberate bug in mutants/
 evchaos images build [--offline] the Docker images of the docker backend and the compose stack
 evchaos engine up|down           start (and stop) a Docker engine for them, dockerd --bridge=none
@@ -23,6 +24,7 @@ import sys
 from pathlib import Path
 
 from chaos.cli import docker as docker_cli
+from chaos.cli import init as init_cli
 from chaos.infra.install import InstallError
 from chaos.infra.service import ServiceError
 from chaos.infra.topology import HARNESS_ROLE, parse_roles
@@ -231,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_faults)
     p = sub.add_parser("checks", help="list every check a scenario can name")
     p.set_defaults(func=cmd_checks)
+    init_cli.add_parser(sub)
     docker_cli.add_parsers(sub)
     return parser
 
