@@ -1,5 +1,7 @@
 # Two commands do everything on a fresh machine:
-#   make test    install what is missing, start real Kafka + Toxiproxy, run the tests
+#   make test    install what is missing, start real Kafka + Toxiproxy, run the tests (then the
+#                toy system on kafka-python 2.x and the seat system on confluent-kafka, each in
+#                one virtualenv with the harness)
 #   make chaos   run the resilience suite and build the Allure HTML report
 # Both bootstrap a venv with tox, then call tox, which installs the project and the infrastructure.
 
@@ -18,6 +20,7 @@ $(STAMP):
 
 test: $(STAMP)
 	$(TOX) -e test -- $(ARGS)
+	$(TOX) -e kafka2,seats
 
 chaos: $(STAMP)
 	$(TOX) -e chaos -- $(ARGS); status=$$?; $(TOX) -e report; exit $$status
