@@ -117,7 +117,8 @@ class Readiness:
             return log_ready(log_path, target)
         if self.kind == "group":
             if kafka is None:
-                raise SpecError("readiness 'group' needs the cluster's address (run it through a scenario)")
+                raise SpecError("readiness 'group' asks the cluster through the harness's own role, and there is "
+                                "none here (run it in a scenario, on a cluster with the 'harness' role)")
             return group_ready(kafka, target)
         host, _, port = target.rpartition(":")
         if not port.isdigit():

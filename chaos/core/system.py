@@ -25,6 +25,7 @@ from chaos.core.templates import format_placeholders
 from chaos.faults import FaultContext
 from chaos.infra import kafka_admin
 from chaos.infra.backends.base import Infra
+from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.principals import add_principals, remove_principals
 from chaos.infra.security import Credentials
 from chaos.infra.service import Service
@@ -153,8 +154,15 @@ class SystemRun:
         argv, env = spec.render(values)
         service = Service(spec.name, argv, self.workdir, env=env, ready_timeout=spec.ready_timeout,
                           cwd=spec.workdir(self.workdir, values))
-        service.ready = spec.ready_check(service.log_path, values, self.infra.endpoints.harness_access())
+        service.ready = spec.ready_check(service.log_path, values, self._harness_access())
         return service
+
+    def _harness_access(self) -> KafkaAccess | None:
+        """How the harness reaches the cluster, for readiness by consumer group (None: no harness role)."""
+        try:
+            return self.infra.endpoints.harness_access()
+        except KeyError:  # a cluster described without the harness's role: 'group' readiness says so
+            return None
 
     def failpoints(self, service: str) -> Path:
         """The file a service reads its armed failpoints from (``{failpoints}`` in its spec), which

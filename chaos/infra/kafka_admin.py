@@ -24,7 +24,8 @@ DESCRIBE_GROUPS = (15, 1)
 CREATE_TOPICS = (19, 2)
 DELETE_TOPICS = (20, 1)
 NONE, UNKNOWN_TOPIC, TOPIC_EXISTS = 0, 3, 36
-RETRIABLE = {7, 14, 15, 41, 51, 16}  # timed out, coordinator loading / not available, not controller, ...
+RETRIABLE = {7, 14, 15, 16, 41}
+"""Request timed out, coordinator loading, coordinator not available, not the coordinator, not the controller."""
 
 
 class KafkaAdminError(RuntimeError):
@@ -235,9 +236,8 @@ def recreate_topics(bootstrap: str, topics: dict[str, int], plain: tuple[str, st
             time.sleep(0.1)
     while True:
         meta = fetch_metadata(bootstrap.split(",")[0], list(topics), plain=plain)
-        led = {p.topic for p in meta.partitions if p.leader >= 0}
         counts = {t: sum(1 for p in meta.partitions if p.topic == t and p.leader >= 0) for t in topics}
-        if led >= set(topics) and all(counts[t] == n for t, n in topics.items()):
+        if counts == topics:
             return
         if time.monotonic() > deadline:
             raise KafkaAdminError(f"topics {sorted(topics)} created but without leaders after {within:g} s: {counts}")

@@ -66,7 +66,7 @@ def test_readiness_forms_parse_and_bad_ones_list_the_accepted_forms() -> None:
     assert Readiness.parse("tcp 8080") == Readiness("tcp", "8080")
     assert Readiness.parse("log line consumer started up") == Readiness("log", "consumer started up")
     assert Readiness.parse("group {topic_prefix}booker") == Readiness("group", "{topic_prefix}booker")
-    with pytest.raises(SpecError, match="readiness 'group' needs the cluster's address"):
+    with pytest.raises(SpecError, match="readiness 'group' asks the cluster through the harness's own role"):
         Readiness.parse("group g").check()
     with pytest.raises(SpecError, match="one of: http GET <url>, tcp <port>"):
         Readiness.parse("ping localhost")
