@@ -34,6 +34,7 @@ import pluggy
 import pytest
 
 from chaos.core.scenario import Scenario, ScenarioFailed
+from chaos.core.system import TeardownFailed
 from chaos.core.testmap import TestMap
 from chaos.infra import lifeline
 from chaos.infra.backends.base import Infra
@@ -249,7 +250,9 @@ def chaos_scenario(
         return scenario
 
     yield make
-    finish(request.node, made)  # those the call did not finish: it never ran, or its hook broke
+    torn = finish(request.node, made)  # those the call did not finish: it never ran, or its hook broke
+    if torn:
+        raise TeardownFailed("\n".join(torn))
 
 
 SCENARIOS = pytest.StashKey[list[Scenario]]()
@@ -266,15 +269,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, pluggy.Result[None
     made = item.stash.get(SCENARIOS, [])
     if not made:
         return
-    finish(item, made)
+    torn = finish(item, made)
     unasserted = [s for s in made if s.failed and not s.asserted]
-    if not unasserted:
+    if not unasserted and not torn:
         return
-    message = "\n\n".join(broken_verdicts(s) for s in unasserted)
     raised = outcome.excinfo[1] if outcome.excinfo else None
+    parts = [broken_verdicts(s) for s in unasserted]
+    if torn:  # after the verdicts: a failed tear-down step must not hide what the run found
+        parts.append("the system's tear-down failed:\n" + "\n".join(torn))
     if raised is not None:
-        message += f"\n\nbefore that, the test itself stopped with {type(raised).__name__}: {raised}"
-    failure = ScenarioFailed(message)
+        parts.append(f"before that, the test itself stopped with {type(raised).__name__}: {raised}")
+    failure = (ScenarioFailed if unasserted else TeardownFailed)("\n\n".join(parts))
     failure.__cause__ = raised
     outcome.force_exception(failure)
 
@@ -287,19 +292,23 @@ def broken_verdicts(scenario: Scenario) -> str:
     return f"{scenario.name}: broken rules: {', '.join(broken_rules(scenario.verdicts))}\n" + "\n".join(lines)
 
 
-def finish(item: pytest.Item, made: list[Scenario]) -> None:
-    """Stop, judge and publish each scenario not finished yet (each once, whatever the others do)."""
+def finish(item: pytest.Item, made: list[Scenario]) -> list[str]:
+    """Stop, judge and publish each scenario not finished yet (each once, whatever the others do);
+    what each failed tear-down said, for the caller to report after the verdicts."""
     from chaos.report.pytest_hooks import summary_of  # late: pytest loads it as a plugin (assert rewriting)
 
-    done = item.stash.setdefault(FINISHED, set())
+    done, torn = item.stash.setdefault(FINISHED, set()), []
     for scenario in made:
         if id(scenario) in done:
             continue
         done.add(id(scenario))
         try:
             scenario.stop()
+        except TeardownFailed as exc:
+            torn.append(f"{scenario.name}: {exc}")
         finally:  # one scenario's failure to stop must not leave the next one's processes running
             publish(item, scenario, summary_of(item.config))
+    return torn
 
 
 def publish(item: pytest.Item, scenario: Scenario, summary: SummaryCollector) -> None:

@@ -107,8 +107,19 @@ def record_consumer_lag(
     ends are taken once, first: heartbeats keep arriving, so "no lag at this instant" would flake.
     """
     full = [f"{topic_prefix}{topic}" for topic in topics]
-    committed, goal = kafka_admin.positions(access.bootstrap, topic_prefix, full, access.plain)
     deadline = time.monotonic() + timeout
+
+    def positions() -> tuple[dict[str, kafka_admin.Offsets], kafka_admin.Offsets]:
+        """Retried until the deadline: after a broker's heal its coordinator may still be loading."""
+        while True:
+            try:
+                return kafka_admin.positions(access.bootstrap, topic_prefix, full, access.plain)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    committed, goal = positions()
     while True:
         behind = {
             group: {where: goal[where] - offset for where, offset in parts.items() if goal.get(where, 0) > offset}
@@ -117,7 +128,7 @@ def record_consumer_lag(
         if not any(behind.values()) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-        committed, _ = kafka_admin.positions(access.bootstrap, topic_prefix, full, access.plain)
+        committed, _ = positions()
     history.record("consumers", groups=dict(sorted(behind.items())))
     return behind
 

@@ -61,16 +61,48 @@ def log_ready(path: Path, text: str) -> ReadyCheck:
     return check
 
 
+class GroupReady:
+    """Ready once consumer group ``group`` is stable with partitions assigned to a member that joined
+    since the service was started: it is in its group and consuming, which no log line proves (a
+    consumer logs "started" before it has joined).
+
+    A SIGKILLed consumer stays a member, assignment and all, until its session times out, so the
+    members present at each start (``before_start``) do not count: a restarted service, or the
+    next scenario's service of a fixed-name group, is ready only once its own member is in. Asked
+    through the harness's own access, not the service's links, so it also answers while a fault
+    cuts the service off (a start-order scenario); the coordinator is looked up once per start and
+    again after an error, since polling is frequent.
+    """
+
+    def __init__(self, kafka: KafkaAccess, group: str) -> None:
+        self.kafka, self.group = kafka, group
+        self._before: frozenset[str] = frozenset()
+        self._at: str | None = None
+
+    def _state(self) -> kafka_admin.GroupState:
+        try:
+            if self._at is None:
+                self._at = kafka_admin.coordinator(self.kafka.bootstrap, self.group, self.kafka.plain)
+            return kafka_admin.describe_group(self.kafka.bootstrap, self.group, self.kafka.plain, at=self._at)
+        except OSError:
+            self._at = None  # the coordinator may have moved (a broker fault): ask again next time
+            raise
+
+    def before_start(self) -> None:
+        try:
+            self._before = frozenset(member.member_id for member in self._state().members)
+        except OSError:  # no cluster or no coordinator now: nobody to discount
+            self._before = frozenset()
+
+    def __call__(self) -> bool:
+        state = self._state()
+        return state.state == "Stable" and any(
+            any(member.assignment.values()) for member in state.members if member.member_id not in self._before)
+
+
 def group_ready(kafka: KafkaAccess, group: str) -> ReadyCheck:
-    """Ready once consumer group ``group`` is stable with partitions assigned to a member: the
-    service is in its group and consuming, which no log line proves (a consumer logs "started"
-    before it has joined). Asked through the harness's own access, not the service's links, so it
-    also answers while a fault cuts the service off (a start-order scenario)."""
-
-    def check() -> bool:
-        return kafka_admin.describe_group(kafka.bootstrap, group, kafka.plain).listening
-
-    return check
+    """``GroupReady``: a readiness check by consumer group."""
+    return GroupReady(kafka, group)
 
 
 @dataclass(frozen=True)

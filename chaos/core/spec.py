@@ -29,6 +29,8 @@ from chaos.infra.principals import Grant
 
 SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """What a service may be called: its name names its log, pid and failpoints files and its principal."""
+TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+"""A legal Kafka topic name."""
 
 __all__ = [
     "PLACEHOLDERS",
@@ -208,7 +210,7 @@ class SystemSpec:
 
     def __post_init__(self) -> None:
         for topic, partitions in self.fixed_topics.items():
-            if not topic or not isinstance(partitions, int) or partitions < 1:
+            if not TOPIC_NAME.fullmatch(topic) or type(partitions) is not int or partitions < 1:
                 raise SpecError(f"system {self.name!r}: fixed_topics maps a topic name to its partition count "
                                 f"(1 or more); got {topic!r}: {partitions!r}")
         names = [service.name for service in self.services]

@@ -52,6 +52,8 @@ class SystemRun:
         self._forget_hook: Callable[[], None] = lambda: None
         self._teardown: list[tuple[int, SetupStep]] = list(enumerate(spec.teardown, 1))
         self.values = {"workdir": str(workdir), "db": str(workdir / f"{spec.file_stem}.db"), **values}
+        self.run_prefix = self.values.get("topic_prefix", "")
+        """Unique to this run, whatever the topics are called: its principals' names carry it."""
         if spec.fixed_topics:  # isolated by fresh topics instead of a prefix the system cannot take
             self.values["topic_prefix"] = ""
             self._fresh_topics()
@@ -66,10 +68,10 @@ class SystemRun:
         return self.values.get("topic_prefix", "")
 
     def _fresh_topics(self) -> None:
-        access = self.infra.endpoints.harness_access()
         try:
+            access = self.infra.endpoints.harness_access()
             kafka_admin.recreate_topics(access.bootstrap, dict(self.spec.fixed_topics), access.plain)
-        except (OSError, kafka_admin.KafkaAdminError) as exc:
+        except (OSError, KeyError, ValueError, kafka_admin.KafkaAdminError) as exc:
             topics = sorted(self.spec.fixed_topics)
             raise SetupFailed(f"the fixed topics {topics} could not be made fresh: {exc}") from exc
 
@@ -94,7 +96,7 @@ class SystemRun:
         """Service -> its credentials, made on a secured cluster (none on one without security)."""
         if not self.infra.endpoints.secured:
             return {}
-        prefix = self.topic_prefix
+        prefix = self.run_prefix
         grants = {
             f"{prefix}{s.name}": [replace(g, name=format_placeholders(g.name, {**self.values, "service": s.name},
                                                                       f"service {s.name!r} grant"))

@@ -34,9 +34,16 @@ class KafkaAccess:
 
     @property
     def plain(self) -> tuple[str, str] | None:
-        """(user, password) for a raw SASL/PLAIN login, or None when the cluster takes PLAINTEXT."""
-        if self.settings.get("sasl_mechanism") != "PLAIN":
+        """(user, password) for a raw SASL/PLAIN login, or None when the cluster takes PLAINTEXT.
+
+        The harness's own protocol calls log in with PLAIN only; a harness given another mechanism
+        is told so here, rather than connecting unauthenticated and failing somewhere obscure."""
+        mechanism = self.settings.get("sasl_mechanism")
+        if mechanism is None:
             return None
+        if mechanism != "PLAIN":
+            raise ValueError(f"the harness's own Kafka calls log in with SASL/PLAIN, and its credentials here are "
+                             f"{mechanism}: give the harness a PLAIN user on its listener")
         return str(self.settings["sasl_plain_username"]), str(self.settings["sasl_plain_password"])
 
 

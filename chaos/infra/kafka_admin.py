@@ -14,7 +14,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from chaos.infra.kafka_protocol import Reader, array, call, connect, fetch_metadata, frame, string
+from chaos.infra.kafka_protocol import Reader, array, call, connect, connect_any, frame, metadata_any, string
 
 LIST_OFFSETS = (2, 1)
 OFFSET_FETCH = (9, 3)
@@ -64,7 +64,7 @@ def _assignment(raw: bytes) -> dict[str, tuple[int, ...]]:
 
 def coordinator(bootstrap: str, group: str, plain: tuple[str, str] | None = None, timeout: float = 2.0) -> str:
     """The ``host:port`` of ``group``'s coordinator, as the listener we asked through advertises it."""
-    with connect(bootstrap.split(",")[0], timeout, plain) as sock:
+    with connect_any(bootstrap, timeout, plain) as sock:
         answer = call(sock, frame(FIND_COORDINATOR, 1, string(group) + struct.pack(">b", 0)))
     answer.take(">i")  # throttle
     error, message = answer.take(">h"), answer.string()
@@ -76,9 +76,10 @@ def coordinator(bootstrap: str, group: str, plain: tuple[str, str] | None = None
 
 
 def describe_group(bootstrap: str, group: str, plain: tuple[str, str] | None = None,
-                   timeout: float = 2.0) -> GroupState:
-    """The group's state and members, from its coordinator (OSError while it has none yet)."""
-    with connect(coordinator(bootstrap, group, plain, timeout), timeout, plain) as sock:
+                   timeout: float = 2.0, at: str | None = None) -> GroupState:
+    """The group's state and members, from its coordinator (``at``, when known; OSError while it
+    has none yet). A group on the KIP-848 consumer protocol is not seen here: it reads as Dead."""
+    with connect(at or coordinator(bootstrap, group, plain, timeout), timeout, plain) as sock:
         answer = call(sock, frame(DESCRIBE_GROUPS, 2, array([string(group)])))
     answer.take(">i")  # throttle
     answer.take(">i")  # one group asked, one answered
@@ -104,7 +105,7 @@ Offsets = dict[str, int]
 
 def list_groups(bootstrap: str, plain: tuple[str, str] | None = None, timeout: float = 5.0) -> list[str]:
     """Every consumer group of the cluster: each broker lists the groups it coordinates, so all are asked."""
-    meta = fetch_metadata(bootstrap.split(",")[0], plain=plain)
+    meta = metadata_any(bootstrap, plain=plain)
     groups: set[str] = set()
     for address in meta.brokers.values():
         with connect(address, timeout, plain) as sock:
@@ -140,7 +141,7 @@ def committed_offsets(bootstrap: str, group: str, plain: tuple[str, str] | None 
 def end_offsets(bootstrap: str, topics: list[str], plain: tuple[str, str] | None = None,
                 timeout: float = 5.0) -> Offsets:
     """Each partition's end offset (the next offset to be written), asked of its leader."""
-    meta = fetch_metadata(bootstrap.split(",")[0], topics, plain=plain)
+    meta = metadata_any(bootstrap, topics, plain=plain)
     by_leader: dict[int, list[tuple[str, int]]] = {}
     for p in meta.partitions:
         if p.leader < 0:
@@ -186,31 +187,34 @@ def positions(bootstrap: str, group_prefix: str, topics: list[str],
     return committed, end_offsets(bootstrap, read, plain)
 
 
-def _topic_errors(answer: Reader) -> dict[str, int]:
-    answer.take(">i")  # throttle
-    return {answer.string() or "": answer.take(">h") for _ in range(answer.take(">i"))}
-
-
 def delete_topics(bootstrap: str, topics: list[str], plain: tuple[str, str] | None = None,
                   timeout: float = 10.0) -> None:
     """Delete ``topics`` (those that do not exist are fine)."""
     body = array([string(t) for t in topics]) + struct.pack(">i", int(timeout * 1000))
-    with connect(bootstrap.split(",")[0], timeout + 2, plain) as sock:
-        errors = _topic_errors(call(sock, frame(DELETE_TOPICS, 3, body)))
+    with connect_any(bootstrap, timeout + 2, plain) as sock:
+        answer = call(sock, frame(DELETE_TOPICS, 3, body))
+    answer.take(">i")  # throttle
+    errors = {answer.string() or "": answer.take(">h") for _ in range(answer.take(">i"))}
     failed = {t: e for t, e in errors.items() if e not in (NONE, UNKNOWN_TOPIC)}
     if failed:
         raise KafkaAdminError(f"DeleteTopics failed: {failed} (Kafka error codes)")
 
 
 def create_topics(bootstrap: str, topics: dict[str, int], replication: int, plain: tuple[str, str] | None = None,
-                  timeout: float = 10.0) -> dict[str, int]:
-    """Create ``topics`` (name -> partitions); returns the ones refused, with their error codes."""
+                  timeout: float = 10.0) -> dict[str, tuple[int, str]]:
+    """Create ``topics`` (name -> partitions); returns the ones refused, with error code and message."""
     entries = [string(name) + struct.pack(">ih", partitions, replication) + array([]) + array([])
                for name, partitions in topics.items()]
     body = array(entries) + struct.pack(">i?", int(timeout * 1000), False)
-    with connect(bootstrap.split(",")[0], timeout + 2, plain) as sock:
-        errors = _topic_errors(call(sock, frame(CREATE_TOPICS, 4, body)))
-    return {t: e for t, e in errors.items() if e != NONE}
+    with connect_any(bootstrap, timeout + 2, plain) as sock:
+        answer = call(sock, frame(CREATE_TOPICS, 4, body))
+    answer.take(">i")  # throttle
+    refused = {}
+    for _ in range(answer.take(">i")):  # v1+: each topic's error carries a message
+        name, error, message = answer.string() or "", answer.take(">h"), answer.string()
+        if error != NONE:
+            refused[name] = (error, message or "")
+    return refused
 
 
 def recreate_topics(bootstrap: str, topics: dict[str, int], plain: tuple[str, str] | None = None,
@@ -221,21 +225,24 @@ def recreate_topics(bootstrap: str, topics: dict[str, int], plain: tuple[str, st
     create is retried until the old topic is gone. Offsets a consumer group committed on a deleted
     topic go with it, so a group with a fixed name starts the new topic from its reset policy.
     """
-    meta = fetch_metadata(bootstrap.split(",")[0], plain=plain)
+    meta = metadata_any(bootstrap, plain=plain)
     replication = min(3, len(meta.brokers))
     delete_topics(bootstrap, list(topics), plain)
-    deadline, pending = time.monotonic() + within, dict(topics)
+    deadline, pending, unsure = time.monotonic() + within, dict(topics), set()
     while pending:
         refused = create_topics(bootstrap, pending, replication, plain)
-        if any(code not in (TOPIC_EXISTS, *RETRIABLE) for code in refused.values()):
-            raise KafkaAdminError(f"CreateTopics refused {refused} (Kafka error codes)")
+        if any(code not in (TOPIC_EXISTS, *RETRIABLE) for code, _ in refused.values()):
+            raise KafkaAdminError(f"CreateTopics refused {refused} (Kafka error codes and messages)")
+        # a create that timed out may have been done: "exists" on its retry is then our own topic
+        refused = {t: e for t, e in refused.items() if not (e[0] == TOPIC_EXISTS and t in unsure)}
+        unsure |= {t for t, (code, _) in refused.items() if code in RETRIABLE}
         pending = {t: topics[t] for t in refused}
         if pending and time.monotonic() > deadline:
             raise KafkaAdminError(f"topics {sorted(pending)} were not deleted and created again within {within:g} s")
         if pending:
             time.sleep(0.1)
     while True:
-        meta = fetch_metadata(bootstrap.split(",")[0], list(topics), plain=plain)
+        meta = metadata_any(bootstrap, list(topics), plain=plain)
         counts = {t: sum(1 for p in meta.partitions if p.topic == t and p.leader >= 0) for t in topics}
         if counts == topics:
             return

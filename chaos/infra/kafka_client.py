@@ -19,7 +19,8 @@ def _distribution() -> str:
 
 
 def install_hint() -> str:
-    return f"pip install '{_distribution()}[kafka]' (kafka-python 3.x) into the environment the harness runs in"
+    return (f"install {_distribution()}'s `kafka` extra (kafka-python 3.x) into the environment the harness runs "
+            f"in, e.g. pip install '/path/to/its/checkout[kafka]'")
 
 
 class MissingKafkaClient(RuntimeError):

@@ -143,14 +143,57 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-@contextmanager
-def connect(address: str, timeout: float = 2.0, plain: tuple[str, str] | None = None) -> Iterator[socket.socket]:
-    """A connection to ``host:port``, logged in with SASL/PLAIN as ``plain`` = (user, password) if given."""
+def open_connection(address: str, timeout: float = 2.0, plain: tuple[str, str] | None = None) -> socket.socket:
+    """A socket to ``host:port``, logged in with SASL/PLAIN as ``plain`` = (user, password) if given."""
     host, port = address.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    try:
         if plain is not None:
             sasl_plain(sock, *plain)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@contextmanager
+def connect(address: str, timeout: float = 2.0, plain: tuple[str, str] | None = None) -> Iterator[socket.socket]:
+    """``open_connection`` as a context: closed on exit."""
+    with open_connection(address, timeout, plain) as sock:
         yield sock
+
+
+@contextmanager
+def connect_any(bootstrap: str, timeout: float = 2.0, plain: tuple[str, str] | None = None) -> Iterator[socket.socket]:
+    """A connection to the first of ``bootstrap``'s addresses that answers (a broker may be down
+    under a fault while the others serve); a refused login is not retried elsewhere."""
+    errors = []
+    for address in [a for a in bootstrap.split(",") if a]:
+        try:
+            sock = open_connection(address, timeout, plain)
+        except SaslError:
+            raise
+        except OSError as exc:
+            errors.append(f"{address}: {exc}")
+            continue
+        with sock:
+            yield sock
+        return
+    raise OSError(f"no bootstrap server answered ({'; '.join(errors) or 'none given'})")
+
+
+def metadata_any(bootstrap: str, topics: list[str] | None = None, timeout: float = 2.0,
+                 plain: tuple[str, str] | None = None) -> ClusterMeta:
+    """``fetch_metadata`` from the first of ``bootstrap``'s addresses that answers."""
+    errors = []
+    for address in [a for a in bootstrap.split(",") if a]:
+        try:
+            return fetch_metadata(address, topics, timeout, plain)
+        except SaslError:
+            raise
+        except OSError as exc:
+            errors.append(f"{address}: {exc}")
+    raise OSError(f"no bootstrap server answered ({'; '.join(errors) or 'none given'})")
 
 
 def fetch_metadata(

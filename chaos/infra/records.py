@@ -162,7 +162,7 @@ was seen to miss the first on a loaded machine, and a fault failed on it."""
 
 def admin_client(access: KafkaAccess) -> Any:
     """A kafka-python admin client with the harness's short timeouts (close it when done)."""
-    require_kafka_python("the harness's admin calls (consumer positions, rewinds, facts)")
+    require_kafka_python("the harness's admin calls through kafka-python (rewinds, what groups committed)")
     from kafka.admin import KafkaAdminClient
     from kafka.errors import KafkaTimeoutError
 

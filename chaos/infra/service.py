@@ -22,7 +22,9 @@ from pathlib import Path
 from chaos.infra.reaper import NAME_VAR, stat_fields
 
 ReadyCheck = Callable[[], bool]
-"""True once ready; False, or any exception but a programming error, while not ready yet."""
+"""True once ready; False, or any exception but a programming error, while not ready yet. A check
+with a ``before_start()`` method has it called before every start (to forget what an earlier
+incarnation showed: ``chaos.core.readiness.GroupReady``)."""
 BROKEN_CHECK = (TypeError, NameError, AttributeError, ImportError)
 """Exceptions that say the readiness check itself is broken, not that the service is not ready yet:
 waiting out the timeout on them would only hide the mistake behind "not ready". Anything else (a
@@ -91,6 +93,9 @@ class Service:
         if self.cwd is not None and not self.cwd.is_dir():
             raise ServiceError(f"{self.name}: its working directory {self.cwd} does not exist; create it in the "
                                f"system's set-up or give an existing folder")
+        prepare = getattr(self.ready, "before_start", None)
+        if callable(prepare):
+            prepare()
         log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - owned by the service until stop
         command = " ".join(self.argv).replace("\n", "\\n")  # one header line, whatever the arguments hold
         log.write(f"{START_MARK}{time.strftime('%H:%M:%S')} start {command}\n".encode())
@@ -127,6 +132,7 @@ class Service:
             try:
                 if self.ready():
                     return
+                last_error = ""  # a clean "not yet": an earlier error is not the story any more
             except BROKEN_CHECK as exc:
                 raise ServiceError(f"{self.name}: its readiness check is broken: {type(exc).__name__}: {exc} (a "
                                    f"check returns False, or raises OSError, while the service is not ready)") from exc
@@ -134,7 +140,7 @@ class Service:
                 last_error = f"; the check's last error: {type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
                 raise ServiceError(
-                    f"{self.name} not ready after {timeout or self.ready_timeout:.0f}s{last_error}; "
+                    f"{self.name} not ready after {timeout or self.ready_timeout:g} s{last_error}; "
                     f"log tail ({self.log_path}):\n{self.log_tail()}"
                 )
             time.sleep(delay)

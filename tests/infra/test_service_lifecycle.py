@@ -87,7 +87,7 @@ def test_a_timeout_quotes_the_checks_last_error(tmp_path):
 
     svc = Service("sleeper", [sys.executable, "-c", SCRIPT], tmp_path, ready=refused, ready_timeout=0.5)
     try:
-        with pytest.raises(ServiceError, match=re.escape("not ready after 0s; the check's last error: "
+        with pytest.raises(ServiceError, match=re.escape("not ready after 0.5 s; the check's last error: "
                                                          "ConnectionRefusedError: nothing on 127.0.0.1:1")):
             svc.start()
     finally:

@@ -52,16 +52,18 @@ def test_each_run_gets_fixed_topics_fresh_and_no_prefix(infra, tmp_path: Path):
         consumer.close()
 
 
-def test_group_readiness_waits_for_the_assignment(infra, tmp_path: Path):
+def test_group_readiness_waits_for_the_assignment_of_this_start_not_a_killed_ones(infra, tmp_path: Path):
     topic = f"fixed-ready-{time.monotonic_ns()}"
     run = SystemRun(spec(topic, 2.0), infra, tmp_path, topic_prefix="")
     reader = run.services["reader"]
-    started = time.monotonic()
-    reader.start()
+    access = infra.endpoints.harness_access()
     try:
-        waited = time.monotonic() - started
-        state = describe_group(infra.endpoints.harness_access().bootstrap, "fixed-readers",
-                               infra.endpoints.harness_access().plain)
-        assert state.listening and waited >= 2.0, f"ready after {waited:.1f} s in group state {state}"
+        for start in ("first", "after a SIGKILL"):  # a killed member stays, assigned, until its session ends
+            began = time.monotonic()
+            reader.start()
+            waited = time.monotonic() - began
+            state = describe_group(access.bootstrap, "fixed-readers", access.plain)
+            assert state.listening and waited >= 2.0, f"{start} start: ready after {waited:.1f} s, group {state}"
+            reader.kill()
     finally:
         reader.kill()

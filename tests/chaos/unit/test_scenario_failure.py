@@ -10,6 +10,7 @@ import pytest
 from chaos import pytest_plugin
 from chaos.checks.base import Verdict
 from chaos.core.scenario import ScenarioFailed
+from chaos.core.system import TeardownFailed
 
 
 @dataclass
@@ -45,9 +46,14 @@ BROKEN = [Verdict("recovery", True, "back in 1 s"),
 
 
 def end_call(monkeypatch: pytest.MonkeyPatch, scenarios: list[FakeScenario], raised: BaseException | None = None,
-             ) -> FakeOutcome:
+             torn: tuple[str, ...] = ()) -> FakeOutcome:
     finished: list[str] = []
-    monkeypatch.setattr(pytest_plugin, "finish", lambda item, made: finished.extend(s.name for s in made))
+
+    def finish(item: Any, made: list[FakeScenario]) -> list[str]:
+        finished.extend(s.name for s in made)
+        return list(torn)
+
+    monkeypatch.setattr(pytest_plugin, "finish", finish)
     outcome = FakeOutcome((type(raised), raised, None) if raised is not None else None)
     wrapper = pytest_plugin.pytest_runtest_call(FakeItem(scenarios))  # type: ignore[arg-type]
     next(wrapper)
@@ -77,3 +83,13 @@ def test_a_test_that_stopped_early_fails_once_with_the_verdicts_first_and_its_ow
 def test_asserted_or_holding_verdicts_leave_the_outcome_alone(monkeypatch):
     assert end_call(monkeypatch, [FakeScenario("expected to break", BROKEN, asserted=True)]).forced == []
     assert end_call(monkeypatch, [FakeScenario("fine", BROKEN[:1])], raised=ValueError("x")).forced == []
+
+
+def test_a_failed_tear_down_comes_after_the_verdicts_and_fails_a_passing_test_on_its_own(monkeypatch):
+    torn = ("stuck CP: tear-down step 1 (drop-db) exited 2:\ndatabase busy",)
+    (failure,) = end_call(monkeypatch, [FakeScenario("stuck CP", BROKEN)], torn=torn).forced
+    text = str(failure)
+    assert isinstance(failure, ScenarioFailed) and text.startswith("stuck CP: broken rules: transient-state-limit")
+    assert text.index("the system's tear-down failed:\nstuck CP: tear-down step 1") > text.index("CP_001 reserved")
+    (alone,) = end_call(monkeypatch, [FakeScenario("fine", BROKEN[:1])], torn=torn).forced
+    assert isinstance(alone, TeardownFailed) and "database busy" in str(alone)
