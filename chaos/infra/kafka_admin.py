@@ -14,7 +14,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from chaos.infra.kafka_protocol import Reader, array, call, connect, connect_any, frame, metadata_any, string
+from chaos.infra.kafka_protocol import Reader, array, call, connect, connect_any, fetch_metadata, frame, string
 
 LIST_OFFSETS = (2, 1)
 OFFSET_FETCH = (9, 3)
@@ -105,7 +105,7 @@ Offsets = dict[str, int]
 
 def list_groups(bootstrap: str, plain: tuple[str, str] | None = None, timeout: float = 5.0) -> list[str]:
     """Every consumer group of the cluster: each broker lists the groups it coordinates, so all are asked."""
-    meta = metadata_any(bootstrap, plain=plain)
+    meta = fetch_metadata(bootstrap, plain=plain)
     groups: set[str] = set()
     for address in meta.brokers.values():
         with connect(address, timeout, plain) as sock:
@@ -141,7 +141,7 @@ def committed_offsets(bootstrap: str, group: str, plain: tuple[str, str] | None 
 def end_offsets(bootstrap: str, topics: list[str], plain: tuple[str, str] | None = None,
                 timeout: float = 5.0) -> Offsets:
     """Each partition's end offset (the next offset to be written), asked of its leader."""
-    meta = metadata_any(bootstrap, topics, plain=plain)
+    meta = fetch_metadata(bootstrap, topics, plain=plain)
     by_leader: dict[int, list[tuple[str, int]]] = {}
     for p in meta.partitions:
         if p.leader < 0:
@@ -225,7 +225,7 @@ def recreate_topics(bootstrap: str, topics: dict[str, int], plain: tuple[str, st
     create is retried until the old topic is gone. Offsets a consumer group committed on a deleted
     topic go with it, so a group with a fixed name starts the new topic from its reset policy.
     """
-    meta = metadata_any(bootstrap, plain=plain)
+    meta = fetch_metadata(bootstrap, plain=plain)
     replication = min(3, len(meta.brokers))
     delete_topics(bootstrap, list(topics), plain)
     deadline, pending, unsure = time.monotonic() + within, dict(topics), set()
@@ -242,7 +242,7 @@ def recreate_topics(bootstrap: str, topics: dict[str, int], plain: tuple[str, st
         if pending:
             time.sleep(0.1)
     while True:
-        meta = metadata_any(bootstrap, list(topics), plain=plain)
+        meta = fetch_metadata(bootstrap, list(topics), plain=plain)
         counts = {t: sum(1 for p in meta.partitions if p.topic == t and p.leader >= 0) for t in topics}
         if counts == topics:
             return

@@ -182,26 +182,13 @@ def connect_any(bootstrap: str, timeout: float = 2.0, plain: tuple[str, str] | N
     raise OSError(f"no bootstrap server answered ({'; '.join(errors) or 'none given'})")
 
 
-def metadata_any(bootstrap: str, topics: list[str] | None = None, timeout: float = 2.0,
-                 plain: tuple[str, str] | None = None) -> ClusterMeta:
-    """``fetch_metadata`` from the first of ``bootstrap``'s addresses that answers."""
-    errors = []
-    for address in [a for a in bootstrap.split(",") if a]:
-        try:
-            return fetch_metadata(address, topics, timeout, plain)
-        except SaslError:
-            raise
-        except OSError as exc:
-            errors.append(f"{address}: {exc}")
-    raise OSError(f"no bootstrap server answered ({'; '.join(errors) or 'none given'})")
-
-
 def fetch_metadata(
     address: str, topics: list[str] | None = None, timeout: float = 2.0, plain: tuple[str, str] | None = None
 ) -> ClusterMeta:
-    """One Metadata v4 round trip to ``host:port``, after SASL/PLAIN as ``plain`` = (user, password)
-    if given; raises OSError if the broker does not answer (``SaslError`` if it refuses us)."""
-    with connect(address, timeout, plain) as sock:
+    """One Metadata v4 round trip to ``host:port`` (or the first of a comma-separated list that
+    answers), after SASL/PLAIN as ``plain`` = (user, password) if given; raises OSError if no
+    broker answers (``SaslError`` if one refuses us)."""
+    with connect_any(address, timeout, plain) as sock:
         r = call(sock, _encode_request(topics, correlation_id=1))
     r.take(">i")  # throttle time
     brokers: dict[int, str] = {}
