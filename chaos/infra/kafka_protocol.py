@@ -167,19 +167,28 @@ def connect(address: str, timeout: float = 2.0, plain: tuple[str, str] | None = 
 def connect_any(bootstrap: str, timeout: float = 2.0, plain: tuple[str, str] | None = None) -> Iterator[socket.socket]:
     """A connection to the first of ``bootstrap``'s addresses that answers (a broker may be down
     under a fault while the others serve); a refused login is not retried elsewhere."""
-    errors = []
+    errors: list[tuple[str, OSError]] = []
     for address in [a for a in bootstrap.split(",") if a]:
         try:
             sock = open_connection(address, timeout, plain)
         except SaslError:
             raise
         except OSError as exc:
-            errors.append(f"{address}: {exc}")
+            errors.append((address, exc))
             continue
         with sock:
             yield sock
         return
-    raise OSError(f"no bootstrap server answered ({'; '.join(errors) or 'none given'})")
+    raise _none_answered(errors)
+
+
+def _none_answered(errors: list[tuple[str, OSError]]) -> OSError:
+    """One error for every address tried, of the kind they share: a caller (or a fault's test)
+    must still tell a refused link (link-down) from a silent one (blackhole)."""
+    kinds = {type(exc) for _, exc in errors}
+    kind = kinds.pop() if len(kinds) == 1 else OSError
+    detail = "; ".join(f"{address}: {exc}" for address, exc in errors) or "none given"
+    return kind(f"no bootstrap server answered ({detail})")
 
 
 def fetch_metadata(

@@ -3,13 +3,14 @@ a field read out of order shifts every field after it, which one topic or one me
 
 from __future__ import annotations
 
+import socket
 import struct
 from contextlib import contextmanager
 
 import pytest
 
 from chaos.infra import kafka_admin
-from chaos.infra.kafka_protocol import Reader, array, string
+from chaos.infra.kafka_protocol import Reader, array, connect_any, string
 
 
 def nullable(value: str | None) -> bytes:
@@ -73,3 +74,20 @@ def test_offset_fetch_v3_keeps_committed_offsets_and_reads_the_closing_error(mon
     fetched = struct.pack(">i", 0) + array([string("orders") + partitions]) + struct.pack(">h", 0)
     answering(monkeypatch, coordinator, fetched)
     assert kafka_admin.committed_offsets("b:1", "g") == {"orders[0]": 7}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_no_bootstrap_answering_keeps_the_kind_of_failure_they_share():
+    """link-down refuses, blackhole is silent: callers tell the faults apart by the error's kind."""
+    addresses = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    with (
+        pytest.raises(ConnectionRefusedError, match="no bootstrap server answered") as caught,
+        connect_any(addresses, timeout=1.0),
+    ):
+        pass
+    assert all(address in str(caught.value) for address in addresses.split(","))
