@@ -6,6 +6,7 @@ ratio it quotes, the baseline measured in the same run.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -52,6 +53,15 @@ def repeat(label: str, runs: int, measure: Callable[[], float]) -> dict[str, flo
         values.append(value)
         say(f"{label}: run {i + 1}/{runs}: {value:.4f}")
     return summary(values)
+
+
+def runs_from_args(doc: str | None, argv: list[str] | None, runs: int, quick_runs: int) -> int:
+    """How many runs a repeat-and-median benchmark makes: ``--runs N``, or ``quick_runs`` with ``--quick``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--quick", action="store_true", help=f"{quick_runs} run(s) of each: a smoke run")
+    args = parser.parse_args(argv)
+    return quick_runs if args.quick else int(args.runs)
 
 
 def timed(action: Callable[[], Any]) -> float:

@@ -10,7 +10,6 @@ broker's listener, measured in the same run.
 
 from __future__ import annotations
 
-import argparse
 import socket
 import struct
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import goal, repeat, say, summary, timed, write
+from benchmarks.common import goal, repeat, runs_from_args, say, summary, timed, write
 from chaos.infra.backends.local import LocalBackend
 from chaos.infra.install import default_installation, install
 from chaos.infra.kafka_protocol import _encode_request, _recv_exact
@@ -92,11 +91,7 @@ def proxy_overhead(runs: int, count: int = 400) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="one run of each: a smoke run")
-    args = parser.parse_args(argv)
-    runs = 1 if args.quick else args.runs
+    runs = runs_from_args(__doc__, argv, runs=5, quick_runs=1)
     install()
     figures: dict[str, Any] = {
         "second_install_s": repeat("second install", runs, lambda: timed(install)),

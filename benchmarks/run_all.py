@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import OUT_DIR, ROOT, say, write
 
 BENCH_DIR = Path(__file__).resolve().parent
-ORDER = ("decode", "infra", "central", "driver_recovery", "docker", "suite")  # cheap and independent first
+ORDER = ("decode", "infra", "startup", "central", "driver_recovery", "docker", "suite")  # cheap and independent first
 
 
 def available(bench_dir: Path = BENCH_DIR) -> list[str]:

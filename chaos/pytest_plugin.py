@@ -40,6 +40,7 @@ from chaos.infra import lifeline
 from chaos.infra.backends.base import Infra
 from chaos.infra.backends.factory import BACKENDS, make_backend
 from chaos.infra.topology import HARNESS_ROLE, parse_roles, with_harness
+from chaos.infra.zygote import PRELOAD_VAR
 from chaos.report.console import SummaryCollector
 from chaos.report.figures import append as append_figures
 from chaos.report.figures import scenario_figures
@@ -87,11 +88,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--chaos-seeds", type=int, default=int(os.environ.get("EVCHAOS_SEEDS", "5")),
         help="how many seeded random schedules to run (seeds 0..N-1). Env: EVCHAOS_SEEDS",
     )
+    group.addoption(
+        "--chaos-preload", choices=("on", "off"), default=os.environ.get(PRELOAD_VAR, "on"),
+        help="on: services of a spec with 'preload' are forked from a pre-imported interpreter; off: every "
+        f"service starts afresh (for a system that misbehaves after a fork). Env: {PRELOAD_VAR}",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     lifeline.activate()  # before xdist starts its workers: they inherit this process's mark
+    os.environ[PRELOAD_VAR] = config.getoption("--chaos-preload")  # the workers inherit it too
     workers = getattr(config.option, "numprocesses", None)  # pytest-xdist's -n, when it is installed
     if config.getoption("--chaos-backend") == "external" and workers not in (None, 0):
         raise pytest.UsageError(

@@ -131,6 +131,14 @@ DEAD_LETTERS = DeadLetterSpec(
 """Every component writes what it rejected to ``dead-letter``, as a ``dead_letter`` message."""
 
 
+PRELOAD = (
+    "kafka", "evcharge.cli", "evcharge.runners", "evcharge.auth.options", "evcharge.central.service",
+    "evcharge.central.handlers", "evcharge.central.store", "evcharge.central.auth", "evcharge.registry.store",
+    "evcharge.cp.engine", "evcharge.cp.monitor", "evcharge.cp.health", "evcharge.driver.api", "evcharge.webapi.guard",
+)
+"""What every role's runner imports (``evcharge.runners``): each service is forked with it imported."""
+
+
 def evcharge(*args: str) -> list[str]:
     return [sys.executable, "-m", "evcharge.cli", *args]
 
@@ -245,6 +253,7 @@ def ev_spec(
         if authenticated else [],
         forgeries=forge if authenticated else None,
         audit=AuditSpec("*.audit") if authenticated else None,
+        preload=PRELOAD,
     )
 
 

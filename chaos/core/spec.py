@@ -191,6 +191,11 @@ class SystemSpec:
       cannot isolate its scenarios: ``{topic_prefix}`` is then empty, and each scenario deletes these
       topics and creates them again before anything starts, so none reads another's records
       (scenarios on one cluster run one after the other; parallel workers have a cluster each).
+    - ``preload``: modules a Python system's services import (their heavy part: the Kafka client,
+      the system's own packages). Each harness process imports them once in a pre-imported
+      interpreter and forks every service whose command is ``<that python> -m MODULE`` from it,
+      instead of paying each service's imports again (``chaos.infra.zygote``). Empty: every
+      service is started afresh; ``--chaos-preload off`` does that for one run.
     """
 
     name: str
@@ -207,6 +212,7 @@ class SystemSpec:
     audit: AuditSpec | None = None
     teardown: Sequence[SetupStep] = ()
     fixed_topics: Mapping[str, int] = field(default_factory=dict)
+    preload: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         for topic, partitions in self.fixed_topics.items():

@@ -10,6 +10,7 @@ probe and the fault context that lets faults name services. Nothing here knows w
 
 from __future__ import annotations
 
+import functools
 import shlex
 import subprocess
 import sys
@@ -28,7 +29,8 @@ from chaos.infra.backends.base import Infra
 from chaos.infra.endpoints import KafkaAccess
 from chaos.infra.principals import add_principals, remove_principals
 from chaos.infra.security import Credentials
-from chaos.infra.service import Service
+from chaos.infra.service import Launch, Service
+from chaos.infra.zygote import zygotes
 
 REASSERT_WITHIN_S = 60.0
 """How long the run's principals may take to be asserted again after brokers come back."""
@@ -155,9 +157,15 @@ class SystemRun:
                                    kafka_password=credentials.password if credentials else "")
         argv, env = spec.render(values)
         service = Service(spec.name, argv, self.workdir, env=env, ready_timeout=spec.ready_timeout,
-                          cwd=spec.workdir(self.workdir, values))
+                          cwd=spec.workdir(self.workdir, values), launch=self._launch)
         service.ready = spec.ready_check(service.log_path, values, self._harness_access())
         return service
+
+    @property
+    def _launch(self) -> Launch | None:
+        """Fork the services from a pre-imported interpreter when the spec names what to preload."""
+        modules = tuple(self.spec.preload)
+        return functools.partial(zygotes().launch, modules) if modules else None
 
     def _harness_access(self) -> KafkaAccess | None:
         """How the harness reaches the cluster, for readiness by consumer group (None: no harness role)."""

@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos.infra.reaper import NAME_VAR, stat_fields
+from chaos.infra.zygote import Forked
 
+Launch = Callable[[Sequence[str], Mapping[str, str], Path, Path], "Forked | None"]
+"""(argv, env, cwd, log) -> a process started some other way than exec (``chaos.infra.zygote``),
+or None to start it afresh."""
 ReadyCheck = Callable[[], bool]
 """True once ready; False, or any exception but a programming error, while not ready yet. A check
 with a ``before_start()`` method has it called before every start (to forget what an earlier
@@ -55,7 +59,8 @@ class Service:
     ``ready`` is a cheap probe that returns True once the service answers a real request (a protocol
     round trip, an HTTP call); ``start`` waits on it with a deadline. ``data_dirs`` are removed by
     ``clean``; ``restart`` keeps them. ``cwd`` is the folder the process runs in (default: ``workdir``,
-    where its log and pid file always go).
+    where its log and pid file always go). ``launch``, if given, may start it without an exec
+    (forked from a pre-imported interpreter); the lifecycle is the same either way.
     """
 
     name: str
@@ -67,7 +72,8 @@ class Service:
     data_dirs: Sequence[Path] = ()
     stop_timeout: float = 10.0
     cwd: Path | None = None
-    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    launch: Launch | None = None
+    _proc: subprocess.Popen[bytes] | Forked | None = field(default=None, init=False, repr=False)
     _log_handle: object | None = field(default=None, init=False, repr=False)
 
     @property
@@ -100,17 +106,19 @@ class Service:
         command = " ".join(self.argv).replace("\n", "\\n")  # one header line, whatever the arguments hold
         log.write(f"{START_MARK}{time.strftime('%H:%M:%S')} start {command}\n".encode())
         env = {**os.environ, NAME_VAR: self.name, **self.env}  # and the run's mark (chaos.infra.lifeline)
+        cwd = self.cwd or self.workdir
         try:
-            self._proc = subprocess.Popen(
+            forked = self.launch(list(self.argv), env, cwd, self.log_path) if self.launch else None
+            self._proc = forked or subprocess.Popen(
                 list(self.argv),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                cwd=self.cwd or self.workdir,
+                cwd=cwd,
                 env=env,
                 start_new_session=True,
             )
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a zygote that could not preload (its reason)
             log.close()
             raise ServiceError(f"{self.name}: cannot run {self.argv[0]!r}: {exc}") from exc
         self._log_handle = log
