@@ -194,8 +194,10 @@ class SystemSpec:
     - ``preload``: modules a Python system's services import (their heavy part: the Kafka client,
       the system's own packages). Each harness process imports them once in a pre-imported
       interpreter and forks every service whose command is ``<that python> -m MODULE`` from it,
-      instead of paying each service's imports again (``chaos.infra.zygote``). Empty: every
-      service is started afresh; ``--chaos-preload off`` does that for one run.
+      instead of paying each service's imports again (``chaos.infra.zygote``). A preloaded module
+      must not read its process's environment as it is imported (the service gets its own only
+      after the fork). Empty: every service is started afresh; ``--chaos-preload off`` does that
+      for one run.
     """
 
     name: str

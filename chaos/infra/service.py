@@ -217,9 +217,10 @@ class Service:
 
     # -- internals -------------------------------------------------------------------------------
     def send_signal(self, sig: signal.Signals) -> None:
-        """Send a signal to the whole process group (a no-op if the process is gone)."""
+        """Send a signal to the whole process group (a no-op if the process is gone: once reaped,
+        its pid may be another process's)."""
         pid = self.pid
-        if pid is None:
+        if pid is None or (self._proc is not None and self._proc.poll() is not None):
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.infra import zygote_server
-from chaos.infra.reaper import NAME_VAR
+from chaos.infra.reaper import NAME_VAR, stat_fields
 
 PRELOAD_VAR = "EVCHAOS_PRELOAD"
 """``off`` starts every service afresh, whatever its spec preloads."""
@@ -97,18 +97,22 @@ class Zygote:
             proc.kill()
             proc.wait()
 
-    def spawn(self, module: str, args: Sequence[str], env: Mapping[str, str], cwd: Path, log: Path) -> int:
-        """Fork ``python -m module args...`` and return its pid."""
+    def spawn(self, module: str, args: Sequence[str], env: Mapping[str, str], cwd: Path, log: Path) -> Forked:
+        """Fork ``python -m module args...``."""
         answer = self._ask({"spawn": {"module": module, "argv": list(args), "env": dict(env),
                                       "cwd": str(cwd), "log": str(log)}})
-        return int(answer["pid"])
+        return Forked(int(answer["pid"]), int(answer["id"]), self)
 
-    def status(self, pid: int) -> int | None:
-        """None while ``pid`` runs; its exit status once it ended (``UNKNOWN_EXIT`` without a zygote)."""
+    def status(self, pid: int, number: int) -> int | None:
+        """None while child ``number`` (pid ``pid``) runs; its exit status once it ended. Asked by
+        number: its pid may belong to another process once it is reaped. Should the zygote itself
+        be gone, its children live on, adopted (and reaped) by init: then /proc says whether ``pid``
+        runs, and an ended one's status is ``UNKNOWN_EXIT``."""
         try:
-            code = self._ask({"status": pid})["code"]
+            code = self._ask({"status": number})["code"]
         except ZygoteError:
-            return UNKNOWN_EXIT
+            state = (stat_fields(pid) or ["X"])[0]
+            return None if state not in ("Z", "X") else UNKNOWN_EXIT
         return None if code is None else int(code)
 
     def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -144,16 +148,18 @@ class Zygote:
 class Forked:
     """A service forked by a zygote, with the part of ``subprocess.Popen`` a ``Service`` uses.
 
-    Only the zygote may reap it, so only the zygote knows whether it ended: asking it each time,
-    rather than looking at the pid, cannot mistake a new process that reused the pid for ours."""
+    Only the zygote may reap it, so only the zygote knows whether it ended: asking it by the
+    child's number, rather than looking at the pid, cannot mistake a new process that reused the
+    pid for ours."""
 
     pid: int
+    number: int
     zygote: Zygote
     returncode: int | None = None
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            self.returncode = self.zygote.status(self.pid)
+            self.returncode = self.zygote.status(self.pid, self.number)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -181,8 +187,7 @@ class Zygotes:
         is to be started afresh): nothing to preload, preloading off, or not ``python -m``."""
         if not modules or os.environ.get(PRELOAD_VAR, "on") == "off" or len(argv) < 3 or argv[1] != "-m":
             return None
-        zygote = self._zygote(argv[0], tuple(modules), env)
-        return Forked(zygote.spawn(argv[2], argv[3:], env, cwd, log), zygote)
+        return self._zygote(argv[0], tuple(modules), env).spawn(argv[2], argv[3:], env, cwd, log)
 
     def _zygote(self, python: str, modules: tuple[str, ...], env: Mapping[str, str]) -> Zygote:
         key = (python, modules, interpreter_env(env))

@@ -6,9 +6,10 @@ It imports the modules it is given, then answers one JSON line per request on st
 
 - ``{"spawn": {"argv": [...], "module": M, "env": {...}, "cwd": D, "log": L}}`` forks a child that
   becomes ``python -m M argv...``: its own session, stdout and stderr appended to ``L``, stdin from
-  /dev/null, ``env`` as its whole environment, ``D`` as its folder and ``sys.path[0]``. Answers
-  ``{"pid": N}``.
-- ``{"status": N}`` answers ``{"code": C}``: None while N runs, else its exit status the way
+  /dev/null, ``env`` as its whole environment, ``D`` as its folder and ``sys.path[0]``.
+  Answers ``{"pid": P, "id": N}``: N numbers the child for good; a pid is reused once the
+  child is reaped (the kernel wraps at 32768 here, and brokers' threads use pids fast).
+- ``{"status": N}`` answers ``{"code": C}``: None while child N runs, else its exit status the way
   ``subprocess`` says it (negative: the signal that ended it).
 
 The child returns from ``serve`` and runs its module as the interpreter's main program would, so it
@@ -37,16 +38,34 @@ def preload(modules: list[str]) -> None:
                            f"process whose other threads are gone: start these services afresh")
 
 
-def reap(codes: dict[int, int]) -> None:
-    """Collect every child that ended (they are zombies until then), keeping its status."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        codes[pid] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+class Children:
+    """The children forked so far: the live ones by pid, the ended ones' statuses by number."""
+
+    def __init__(self) -> None:
+        self.live: dict[int, int] = {}
+        self.ended: dict[int, int] = {}
+        self.count = 0
+
+    def add(self, pid: int) -> int:
+        self.count += 1
+        self.live[pid] = self.count
+        return self.count
+
+    def reap(self) -> None:
+        """Collect every child that ended (a zombie until then, so its pid is not reused before)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            number = self.live.pop(pid, None)
+            if number is not None:
+                self.ended[number] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+    def status(self, number: int) -> int | None:
+        return self.ended.get(number)
 
 
 def fork_into_session() -> int:
@@ -86,22 +105,21 @@ def become(request: dict[str, Any]) -> None:
     sys.modules.pop(request["module"], None)  # runpy would warn that it is already imported, and run it anyway
 
 
-def serve(stdin: Any, stdout: Any, codes: dict[int, int]) -> dict[str, Any] | None:
+def serve(stdin: Any, stdout: Any, children: Children) -> dict[str, Any] | None:
     """Answer requests until stdin closes (None: the server's end) or a fork returns in the child
     (its request: the caller runs it)."""
     for line in stdin:
         request = json.loads(line)
-        reap(codes)
+        children.reap()
         if "status" in request:
-            pid = request["status"]
-            answer: dict[str, Any] = {"code": codes.get(pid)}
+            answer: dict[str, Any] = {"code": children.status(request["status"])}
         else:
             spawn = request["spawn"]
             stdout.flush()
             pid = fork_into_session()
             if pid == 0:
                 return spawn
-            answer = {"pid": pid}
+            answer = {"pid": pid, "id": children.add(pid)}
         stdout.write(json.dumps(answer) + "\n")
         stdout.flush()
     return None
@@ -114,7 +132,7 @@ def main(argv: list[str]) -> None:
         print(json.dumps({"refused": f"{type(exc).__name__}: {exc}"}), flush=True)
         sys.exit(3)
     print(json.dumps({"ready": os.getpid()}), flush=True)
-    spawn = serve(sys.stdin, sys.stdout, {})
+    spawn = serve(sys.stdin, sys.stdout, Children())
     if spawn is None:
         return
     become(spawn)

@@ -114,11 +114,27 @@ class Failpoints:
         return True
 
 
-_ACTIVE: Failpoints | None = Failpoints(os.environ[ENV]) if os.environ.get(ENV) else None
-"""Read once at import: unset (production) leaves ``failpoint`` a no-op for the whole process."""
+_ACTIVE: Failpoints | None = None
+_read = False
+_read_lock = threading.Lock()
+
+
+def _active() -> Failpoints | None:
+    """The process's failpoints, from the environment as the first failpoint is passed, then kept:
+    unset (production) leaves ``failpoint`` a no-op for the whole process. Not read at import: a
+    process forked from an interpreter that imported this module already (the harness's
+    ``preload``) only gets its own environment after the import."""
+    global _ACTIVE, _read
+    if not _read:
+        with _read_lock:
+            if not _read:
+                _ACTIVE = Failpoints(os.environ[ENV]) if os.environ.get(ENV) else None
+                _read = True
+    return _ACTIVE
 
 
 def failpoint(name: str) -> None:
     """Stop this process here if the harness armed ``name`` (see the module docstring); else return."""
-    if _ACTIVE is not None:
-        _ACTIVE.reached(name)
+    active = _active()
+    if active is not None:
+        active.reached(name)

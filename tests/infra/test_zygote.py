@@ -9,12 +9,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from chaos.infra.service import Service, ServiceError, process_state
 from chaos.infra.zygote import PRELOAD_VAR, Forked, Zygotes
+from chaos.infra.zygote_server import Children
 
 PROBE = """
 import atexit, json, os, sys, time
@@ -50,8 +52,9 @@ def app(tmp_path) -> Path:
 
 
 def probe(tmp_path: Path, app: Path, zygotes: Zygotes, *args: str, modules=("email.mime.text",)) -> Service:
+    log = tmp_path / "probe.log"
     return Service("probe", [sys.executable, "-m", "probe_mod", *args], tmp_path, env={"PROBE_VALUE": "42"},
-                   cwd=app, ready=lambda: (app / "seen.json").exists(), ready_timeout=20,
+                   cwd=app, ready=lambda: log.read_text().endswith("probe up\n"), ready_timeout=20,
                    launch=functools.partial(zygotes.launch, modules))
 
 
@@ -128,7 +131,7 @@ def test_one_zygote_serves_every_service_and_its_conversation_stays_out_of_their
 
 def test_what_cannot_be_forked_starts_afresh(tmp_path, app, zygotes, monkeypatch):
     script = Service("script", [sys.executable, str(app / "probe_mod.py")], tmp_path, cwd=app,
-                     ready=lambda: (app / "seen.json").exists(), ready_timeout=20,
+                     ready=lambda: "probe up" in (tmp_path / "script.log").read_text(), ready_timeout=20,
                      launch=functools.partial(zygotes.launch, ("email.mime.text",))).start()
     assert isinstance(script._proc, subprocess.Popen) and not seen(app)["preloaded"]
     script.stop()
@@ -165,3 +168,38 @@ def test_a_module_that_starts_a_thread_as_it_imports_is_refused(tmp_path, app, z
     service = probe(tmp_path, app, zygotes, modules=("threaded",))
     with pytest.raises(ServiceError, match="started a thread"):
         service.start()
+
+
+def test_its_services_outlive_a_dead_zygote_and_are_still_seen_running(tmp_path, app, zygotes):
+    service = probe(tmp_path, app, zygotes).start()
+    try:
+        (zygote,) = zygotes._zygotes.values()
+        assert zygote._proc is not None
+        zygote._proc.kill()
+        zygote._proc.wait()
+        assert service.is_running(), "a live service was taken for dead once its zygote was gone"
+        service.stop()
+        assert not service.is_running()
+        (app / "seen.json").unlink()
+        later = probe(tmp_path, app, zygotes).start()
+        assert isinstance(later._proc, Forked) and later._proc.zygote is not zygote, "no new zygote"
+        later.stop()
+    finally:
+        service.stop()
+
+
+def test_a_reused_pid_is_not_taken_for_the_child_that_had_it():
+    """The kernel hands an ended child's pid to a later process (here it wraps at 32768, and the
+    brokers' threads take pids fast): a status asked by pid would give the new child the old one's
+    exit, or the old child the new one's life."""
+    children = Children()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    first = children.add(pid)
+    deadline = time.monotonic() + 10
+    while children.status(first) is None and time.monotonic() < deadline:
+        children.reap()
+        time.sleep(0.01)
+    second = children.add(pid)  # as if the kernel gave the next fork the same pid
+    assert (children.status(first), children.status(second)) == (7, None)

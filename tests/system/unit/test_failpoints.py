@@ -101,8 +101,19 @@ def test_unset_or_unarmed_failpoints_return_at_once(tmp_path, armed, env_set):
 
 def test_without_the_environment_variable_nothing_is_read_at_all(monkeypatch):
     monkeypatch.setattr(failpoints, "_ACTIVE", None)
+    monkeypatch.setattr(failpoints, "_read", True)
     monkeypatch.setattr(failpoints.os, "stat", lambda *_a, **_k: pytest.fail("stat called"))
     failpoints.failpoint("central.db-committed")
+
+
+def test_the_environment_is_read_at_the_first_failpoint_not_at_import(tmp_path, monkeypatch):
+    """A service forked from an interpreter that imported this module gets its environment later."""
+    monkeypatch.setattr(failpoints, "_ACTIVE", None)
+    monkeypatch.setattr(failpoints, "_read", False)
+    monkeypatch.setenv(failpoints.ENV, str(tmp_path / "armed"))  # after the import, as in a forked service
+    failpoints.failpoint("nothing.armed")
+    active = failpoints._ACTIVE
+    assert active is not None and active.path == str(tmp_path / "armed")
 
 
 def test_the_file_is_followed_as_it_changes_and_each_name_fires_once(tmp_path, caplog):
@@ -143,6 +154,7 @@ def test_central_stops_after_the_batch_commit_then_after_the_offset_commit_only_
     seen: list[tuple[int, list[str], int]] = []
     stop = lambda: seen.append((len(consumer.commits), outbox_ids(db), len(producer.sent)))  # noqa: E731
     monkeypatch.setattr(failpoints, "_ACTIVE", Failpoints(str(armed), stop=stop))
+    monkeypatch.setattr(failpoints, "_read", True)
     c.step()  # nothing polled: no failpoint
     c.sweep()  # the first sweep: no failpoint either
     assert seen == []
