@@ -68,9 +68,11 @@ class Zygote:
         """Start it and wait until its modules are imported; a failed import is a ``ZygoteError``
         with what the import said."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        server = self.log_path.parent / "evchaos_zygote.py"  # a copy: the harness may not be importable there
+        server.write_text(Path(zygote_server.__file__).read_text())
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
-                [self.python, "-c", Path(zygote_server.__file__).read_text(), json.dumps(list(self.modules))],
+                [self.python, str(server), json.dumps(list(self.modules))],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, bufsize=0, env=dict(self.env),
                 start_new_session=True, cwd="/",
             )
@@ -200,10 +202,16 @@ class Zygotes:
             return zygote
 
     def stop_all(self) -> None:
+        """Stop every zygote; their folder goes too unless a log has something to say."""
         with self._lock:
             zygotes, self._zygotes = list(self._zygotes.values()), {}
         for zygote in zygotes:
             zygote.stop()
+        for path in self.home.glob("*") if self.home.is_dir() else ():
+            if path.name == "evchaos_zygote.py" or (path.suffix == ".log" and path.stat().st_size == 0):
+                path.unlink()
+        with contextlib.suppress(OSError):
+            self.home.rmdir()  # only if empty
 
 
 _zygotes: Zygotes | None = None

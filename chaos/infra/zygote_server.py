@@ -1,7 +1,8 @@
 """The pre-imported interpreter's own side: import once, then fork a service per request.
 
-This file is run as ``python -c <its source> <modules as JSON>`` (never imported by the harness's
-services), so it must need nothing but the standard library, and it adds nothing to ``sys.path``.
+A copy of this file is run as ``python evchaos_zygote.py <modules as JSON>`` from a folder that
+holds nothing else to import, by the services' interpreter, which may not have the harness: it
+needs nothing but the standard library. ``ps`` shows that command line for every service it forks.
 It imports the modules it is given, then answers one JSON line per request on stdin:
 
 - ``{"spawn": {"argv": [...], "module": M, "env": {...}, "cwd": D, "log": L}}`` forks a child that

@@ -203,3 +203,17 @@ def test_a_reused_pid_is_not_taken_for_the_child_that_had_it():
         time.sleep(0.01)
     second = children.add(pid)  # as if the kernel gave the next fork the same pid
     assert (children.status(first), children.status(second)) == (7, None)
+
+
+def test_stopping_leaves_no_folder_behind_unless_a_log_has_something_to_say(tmp_path, app):
+    quiet = Zygotes(tmp_path / "quiet")
+    probe(tmp_path, app, quiet).start().stop()
+    quiet.stop_all()
+    assert not (tmp_path / "quiet").exists()
+    loud = Zygotes(tmp_path / "loud")
+    probe(tmp_path, app, loud).start().stop()
+    (zygote,) = loud._zygotes.values()
+    with zygote.log_path.open("a") as log:
+        log.write("Traceback (most recent call last): what a crashed zygote leaves\n")
+    loud.stop_all()
+    assert [p.name for p in (tmp_path / "loud").iterdir()] == [zygote.log_path.name]
